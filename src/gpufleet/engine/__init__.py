@@ -1,0 +1,1 @@
+"""Time and I/O: the discrete-event twin (simulated clock) and, later, the live loop."""

@@ -1,0 +1,67 @@
+"""What happened in a run: per-job outcomes in flat arrays and sampled time series."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+
+from gpufleet.fleet.model import Fleet
+from gpufleet.workload.job import Job
+
+# Job end states, stored as small ints in RunRecord.state.
+PENDING, COMPLETED, TIMEOUT, REJECTED, CANCELLED, RUNNING = range(6)
+STATE_NAMES = ("pending", "completed", "timeout", "rejected", "cancelled", "running")
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """Outcome of every job (index = position in `jobs`) plus samples every `sample_every` s."""
+
+    fleet: Fleet
+    jobs: list[Job]
+    policy: str
+    placement: str
+    seed: int | None
+    window: float  # seconds of arrivals the run covers (metrics window)
+    sample_every: float
+    start: array[float] = field(default_factory=lambda: array("d"))
+    end: array[float] = field(default_factory=lambda: array("d"))
+    cluster: array[int] = field(default_factory=lambda: array("i"))
+    n_domains: array[int] = field(default_factory=lambda: array("i"))
+    n_blocks: array[int] = field(default_factory=lambda: array("i"))
+    state: array[int] = field(default_factory=lambda: array("b"))
+    sample_time: list[float] = field(default_factory=list)
+    sample_busy: list[tuple[int, ...]] = field(default_factory=list)  # busy GPUs per cluster
+    sample_pending: list[int] = field(default_factory=list)
+    sample_running: list[int] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    reasons: dict[int, str] = field(default_factory=dict)  # rejected job index -> why
+
+    @staticmethod
+    def empty(
+        fleet: Fleet,
+        jobs: list[Job],
+        policy: str,
+        placement: str,
+        seed: int | None,
+        window: float,
+        sample_every: float,
+    ) -> RunRecord:
+        n = len(jobs)
+        nan = math.nan
+        return RunRecord(
+            fleet=fleet,
+            jobs=jobs,
+            policy=policy,
+            placement=placement,
+            seed=seed,
+            window=window,
+            sample_every=sample_every,
+            start=array("d", [nan]) * n,
+            end=array("d", [nan]) * n,
+            cluster=array("i", [-1]) * n,
+            n_domains=array("i", [0]) * n,
+            n_blocks=array("i", [0]) * n,
+            state=array("b", [PENDING]) * n,
+        )

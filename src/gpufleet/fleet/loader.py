@@ -1,0 +1,185 @@
+"""Load a fleet scenario from YAML (a built-in name or a file) into a validated Fleet."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from gpufleet.errors import ConfigError
+from gpufleet.fleet.catalog import CATALOG, GpuModel
+from gpufleet.fleet.model import Cluster, Fleet, Site
+from gpufleet.yamlfile import error_at, load_yaml, validate
+
+# Domain presets: (GPUs per NVLink domain, GPUs per node, domains per block by default).
+# hgx8: 8-GPU HGX node, SuperPOD scalable unit of 32 nodes [S86].
+# nvl72: 72-GPU rack of 18 trays x 4 GPUs, scalable unit of 8 racks [S88].
+# pcie8: 8 PCIe GPUs per server, no NVLink; the node is the locality unit; 32 per block [A].
+# quad4: 4 GPUs per node (e.g. GH200 quad nodes); the node is the locality unit [A].
+DOMAIN_PRESETS: dict[str, tuple[int, int, int]] = {
+    "hgx8": (8, 8, 32),
+    "nvl72": (72, 4, 8),
+    "pcie8": (8, 8, 32),
+    "quad4": (4, 4, 64),
+}
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class _GpuModelIn(BaseModel):
+    model_config = _STRICT
+    memory_gb: float = Field(gt=0)
+    bf16_tflops: float = Field(gt=0)
+    tdp_w: float = Field(gt=0)
+    nvlink_domain: int = Field(ge=1)
+    source: str = Field(min_length=1)
+
+
+class _ClusterIn(BaseModel):
+    model_config = _STRICT
+    id: str = Field(min_length=1)
+    gpu_model: str = Field(min_length=1)
+    gpus: int = Field(gt=0)
+    domain: Literal["hgx8", "nvl72", "pcie8", "quad4"] = "hgx8"
+    domain_gpus: int | None = Field(default=None, gt=0)
+    node_gpus: int | None = Field(default=None, gt=0)
+    block_domains: int | None = Field(default=None, gt=0)
+    node_kw: float = Field(default=0.0, ge=0)
+    source: str = Field(min_length=1)
+
+
+class _SiteIn(BaseModel):
+    model_config = _STRICT
+    id: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    kind: Literal["sovereign_cloud", "ai_factory", "national_center", "research_cloud"]
+    region: str = Field(min_length=1)
+    country: str = Field(default="KR", min_length=2, max_length=2)
+    csap_tier: Literal["none", "low", "medium", "high"] = "none"
+    certifications: tuple[str, ...] = ()
+    power_budget_mw: float = Field(default=0.0, ge=0)
+    pue: float = Field(default=1.4, ge=1.0, le=3.0)
+    program: str = ""
+    online: str = ""
+    source: str = Field(min_length=1)
+    clusters: list[_ClusterIn] = Field(min_length=1)
+
+
+class _ScenarioIn(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    description: str = ""
+    as_of: str = ""
+    sources: dict[str, str] = {}
+    gpu_models: dict[str, _GpuModelIn] = {}
+    sites: list[_SiteIn] = Field(min_length=1)
+
+
+def builtin_scenarios() -> list[str]:
+    """Names of the scenarios shipped inside the package."""
+    root = resources.files("gpufleet.fleet") / "scenarios"
+    return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def scenario_path(name_or_path: str) -> Path:
+    """Resolve a built-in scenario name or a file path."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.exists():
+            raise ConfigError(f"{p}: no such scenario file")
+        return p
+    builtin = resources.files("gpufleet.fleet") / "scenarios" / f"{name_or_path}.yaml"
+    if not builtin.is_file():
+        names = ", ".join(builtin_scenarios())
+        raise ConfigError(f"unknown scenario {name_or_path!r}; built-in scenarios: {names}")
+    return Path(str(builtin))
+
+
+def load_fleet(name_or_path: str) -> Fleet:
+    """Load and validate a fleet scenario; raise ConfigError naming file, field and line."""
+    path = scenario_path(name_or_path)
+    data, node = load_yaml(path)
+    sc = validate(_ScenarioIn, data, path, node)
+    models: dict[str, GpuModel] = dict(CATALOG)
+    for name, gm in sc.gpu_models.items():
+        models[name] = GpuModel(
+            name, gm.memory_gb, gm.bf16_tflops, gm.tdp_w, gm.nvlink_domain, gm.source
+        )
+    sites: list[Site] = []
+    clusters: list[Cluster] = []
+    seen_sites: set[str] = set()
+    seen_clusters: set[str] = set()
+    for si, s in enumerate(sc.sites):
+        if s.id in seen_sites:
+            raise error_at(path, node, ("sites", si, "id"), f"duplicate site id {s.id!r}")
+        seen_sites.add(s.id)
+        sites.append(
+            Site(
+                id=s.id,
+                owner=s.owner,
+                kind=s.kind,
+                region=s.region,
+                country=s.country.upper(),
+                csap_tier=s.csap_tier,
+                certifications=s.certifications,
+                power_budget_mw=s.power_budget_mw,
+                pue=s.pue,
+                program=s.program,
+                online=s.online,
+                source=s.source,
+            )
+        )
+        for ci, c in enumerate(s.clusters):
+            clusters.append(_cluster(c, s.id, models, seen_clusters, path, node, si, ci))
+    return Fleet.build(sc.name, sc.description, tuple(sites), tuple(clusters), models, sc.sources)
+
+
+def _cluster(
+    c: _ClusterIn,
+    site_id: str,
+    models: dict[str, GpuModel],
+    seen: set[str],
+    path: Path,
+    node: yaml.Node | None,
+    si: int,
+    ci: int,
+) -> Cluster:
+    loc: tuple[int | str, ...] = ("sites", si, "clusters", ci)
+    n = node
+    if c.id in seen:
+        raise error_at(path, n, (*loc, "id"), f"duplicate cluster id {c.id!r}")
+    seen.add(c.id)
+    if c.gpu_model not in models:
+        known = ", ".join(sorted(models))
+        raise error_at(
+            path, n, (*loc, "gpu_model"), f"unknown GPU model {c.gpu_model!r}; known: {known}"
+        )
+    d_gpus, n_gpus, b_domains = DOMAIN_PRESETS[c.domain]
+    d_gpus = c.domain_gpus or d_gpus
+    n_gpus = c.node_gpus or min(n_gpus, d_gpus)
+    b_domains = c.block_domains or b_domains
+    if d_gpus % n_gpus:
+        raise error_at(
+            path, n, (*loc, "node_gpus"), f"{n_gpus} does not divide domain size {d_gpus}"
+        )
+    if c.gpus % d_gpus:
+        raise error_at(
+            path,
+            n,
+            (*loc, "gpus"),
+            f"{c.gpus} GPUs is not a whole number of {d_gpus}-GPU domains",
+        )
+    return Cluster(
+        id=c.id,
+        site=site_id,
+        gpu_model=c.gpu_model,
+        gpus=c.gpus,
+        domain_gpus=d_gpus,
+        node_gpus=n_gpus,
+        block_domains=b_domains,
+        node_kw=c.node_kw,
+        source=c.source,
+    )

@@ -1,0 +1,181 @@
+"""The fleet as immutable values: sites hold clusters; a cluster is cut into blocks of domains.
+
+Hierarchy: Site -> Cluster (one fabric, one GPU model) -> Block (a network scalable unit) ->
+Domain (an NVLink domain: an 8-GPU HGX node or a 72-GPU NVL72 rack; on PCIe servers, the node).
+A gang never spans clusters. Domains and blocks get dense global integer ids so that the
+allocation state and the placement policies can use flat lists instead of objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gpufleet.fleet.catalog import GpuModel
+
+SITE_KINDS = ("sovereign_cloud", "ai_factory", "national_center", "research_cloud")
+CSAP_TIERS = ("none", "low", "medium", "high")
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A data-center site with its owner, certifications and power envelope."""
+
+    id: str
+    owner: str
+    kind: str
+    region: str
+    country: str = "KR"
+    csap_tier: str = "none"
+    certifications: tuple[str, ...] = ()
+    power_budget_mw: float = 0.0
+    pue: float = 1.4
+    program: str = ""
+    online: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """GPUs of one model on one fabric at one site, cut into equal NVLink domains."""
+
+    id: str
+    site: str
+    gpu_model: str
+    gpus: int
+    domain_gpus: int
+    node_gpus: int
+    block_domains: int
+    node_kw: float = 0.0
+    source: str = ""
+
+    @property
+    def n_domains(self) -> int:
+        return self.gpus // self.domain_gpus
+
+    @property
+    def n_blocks(self) -> int:
+        return -(-self.n_domains // self.block_domains)
+
+    @property
+    def n_nodes(self) -> int:
+        return self.gpus // self.node_gpus
+
+    @property
+    def it_power_kw(self) -> float:
+        return self.n_nodes * self.node_kw
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """A validated fleet with dense ids: cluster i owns domains [cluster_first_domain[i], ...).
+
+    The flat tuples are the shape the allocation state and placement code index into.
+    """
+
+    name: str
+    description: str
+    sites: tuple[Site, ...]
+    clusters: tuple[Cluster, ...]
+    models: Mapping[str, GpuModel]
+    sources: Mapping[str, str] = field(default_factory=dict)
+    # dense indices, derived in build()
+    cluster_first_domain: tuple[int, ...] = ()
+    cluster_first_block: tuple[int, ...] = ()
+    domain_cluster: tuple[int, ...] = ()
+    domain_block: tuple[int, ...] = ()
+    domain_gpus: tuple[int, ...] = ()
+    block_cluster: tuple[int, ...] = ()
+    block_first_domain: tuple[int, ...] = ()
+    block_n_domains: tuple[int, ...] = ()
+
+    @staticmethod
+    def build(
+        name: str,
+        description: str,
+        sites: tuple[Site, ...],
+        clusters: tuple[Cluster, ...],
+        models: Mapping[str, GpuModel],
+        sources: Mapping[str, str] | None = None,
+    ) -> Fleet:
+        """Derive the dense domain and block ids from validated sites and clusters."""
+        c_first_d: list[int] = []
+        c_first_b: list[int] = []
+        d_cluster: list[int] = []
+        d_block: list[int] = []
+        d_gpus: list[int] = []
+        b_cluster: list[int] = []
+        b_first: list[int] = []
+        b_n: list[int] = []
+        for ci, c in enumerate(clusters):
+            c_first_d.append(len(d_cluster))
+            c_first_b.append(len(b_cluster))
+            n = c.n_domains
+            for start in range(0, n, c.block_domains):
+                size = min(c.block_domains, n - start)
+                b_first.append(len(d_cluster))
+                b_n.append(size)
+                b_cluster.append(ci)
+                block_id = len(b_cluster) - 1
+                d_cluster.extend([ci] * size)
+                d_block.extend([block_id] * size)
+                d_gpus.extend([c.domain_gpus] * size)
+        return Fleet(
+            name=name,
+            description=description,
+            sites=sites,
+            clusters=clusters,
+            models=dict(models),
+            sources=dict(sources or {}),
+            cluster_first_domain=tuple(c_first_d),
+            cluster_first_block=tuple(c_first_b),
+            domain_cluster=tuple(d_cluster),
+            domain_block=tuple(d_block),
+            domain_gpus=tuple(d_gpus),
+            block_cluster=tuple(b_cluster),
+            block_first_domain=tuple(b_first),
+            block_n_domains=tuple(b_n),
+        )
+
+    @property
+    def total_gpus(self) -> int:
+        return sum(c.gpus for c in self.clusters)
+
+    @property
+    def n_domains(self) -> int:
+        return len(self.domain_cluster)
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.block_cluster)
+
+    @property
+    def n_nodes(self) -> int:
+        return sum(c.n_nodes for c in self.clusters)
+
+    def site(self, site_id: str) -> Site:
+        for s in self.sites:
+            if s.id == site_id:
+                return s
+        raise KeyError(site_id)
+
+    def cluster_index(self, cluster_id: str) -> int:
+        for i, c in enumerate(self.clusters):
+            if c.id == cluster_id:
+                return i
+        raise KeyError(cluster_id)
+
+    def cluster_blocks(self, ci: int) -> range:
+        first = self.cluster_first_block[ci]
+        last = (
+            self.cluster_first_block[ci + 1] if ci + 1 < len(self.clusters) else self.n_blocks
+        )
+        return range(first, last)
+
+    def cluster_domains(self, ci: int) -> range:
+        first = self.cluster_first_domain[ci]
+        return range(first, first + self.clusters[ci].n_domains)
+
+    def block_domains(self, bi: int) -> range:
+        first = self.block_first_domain[bi]
+        return range(first, first + self.block_n_domains[bi])

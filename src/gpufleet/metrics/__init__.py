@@ -1,0 +1,1 @@
+"""What happened, as numbers: pure functions of a run's record."""

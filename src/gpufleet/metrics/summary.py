@@ -1,0 +1,98 @@
+"""Summary metrics of a run: waits, JCT, slowdown, utilization, makespan, shares, fairness.
+
+Definitions (also in docs/metrics.md):
+- wait = start - submit; JCT = end - submit; over jobs that ran (completed or timed out).
+- bounded slowdown = max(1, JCT / max(run, tau)) with tau = 10 s (Feitelson's bound).
+- utilization = GPU-seconds busy inside [0, window] / (fleet GPUs x window).
+- Jain's index over tenant groups of x_g = GPU-hours delivered to g inside the window /
+  GPU-hours g asked for among jobs submitted inside the window (1 = everyone served alike).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gpufleet.engine.record import COMPLETED, REJECTED, STATE_NAMES, TIMEOUT, RunRecord
+
+BSLD_TAU = 10.0
+
+
+def _pcts(x: np.ndarray) -> dict[str, float]:
+    if x.size == 0:
+        return {"mean": 0.0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
+    p50, p95, p99 = np.percentile(x, [50, 95, 99])
+    return {
+        "mean": float(x.mean()),
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+        "max": float(x.max()),
+    }
+
+
+def jain(values: list[float]) -> float:
+    """Jain's fairness index: (sum x)^2 / (n * sum x^2); 1 when all equal."""
+    xs = [v for v in values if v == v]
+    if not xs or not any(xs):
+        return 1.0
+    return sum(xs) ** 2 / (len(xs) * sum(v * v for v in xs))
+
+
+def summarize(rec: RunRecord) -> dict[str, Any]:
+    """All headline metrics of a run as a JSON-ready dict."""
+    jobs = rec.jobs
+    n = len(jobs)
+    state = np.frombuffer(rec.state, dtype=np.int8) if n else np.zeros(0, np.int8)
+    start = np.frombuffer(rec.start, dtype=np.float64) if n else np.zeros(0)
+    end = np.frombuffer(rec.end, dtype=np.float64) if n else np.zeros(0)
+    submit = np.fromiter((j.submit for j in jobs), dtype=np.float64, count=n)
+    gpus = np.fromiter((j.gpus for j in jobs), dtype=np.float64, count=n)
+    ran = ((state == COMPLETED) | (state == TIMEOUT)) & ~np.isnan(end)
+    wait = (start - submit)[ran]
+    run = (end - start)[ran]
+    jct = (end - submit)[ran]
+    bsld = np.maximum(1.0, jct / np.maximum(run, BSLD_TAU)) if ran.any() else np.zeros(0)
+    window = rec.window if rec.window > 0 else float(np.nanmax(end, initial=0.0))
+    total = rec.fleet.total_gpus
+    s = np.where(np.isnan(start), 0.0, start)
+    e = np.where(np.isnan(end), s, end)
+    busy_in_window = np.clip(np.minimum(e, window) - np.minimum(s, window), 0, None) * gpus
+    busy_total = (e - s) * gpus
+    makespan = float(np.nanmax(end, initial=0.0))
+    groups: dict[str, dict[str, float]] = {}
+    asked: dict[str, float] = {}
+    for i, j in enumerate(jobs):
+        g = groups.setdefault(j.group or j.tenant, {"jobs": 0, "gpu_hours": 0.0, "window_gpu_hours": 0.0})
+        g["jobs"] += 1
+        g["gpu_hours"] += busy_total[i] / 3600.0
+        g["window_gpu_hours"] += busy_in_window[i] / 3600.0
+        if submit[i] <= window and ran[i]:
+            asked[j.group or j.tenant] = asked.get(j.group or j.tenant, 0.0) + busy_total[i] / 3600.0
+    ratios = [
+        min(1.0, g["window_gpu_hours"] / asked[k]) if asked.get(k) else float("nan")
+        for k, g in groups.items()
+    ]
+    counts = {name: int((state == code).sum()) for code, name in enumerate(STATE_NAMES)}
+    return {
+        "scenario": rec.fleet.name,
+        "policy": rec.policy,
+        "placement": rec.placement,
+        "seed": rec.seed,
+        "jobs": n,
+        "states": counts,
+        "fleet_gpus": total,
+        "window_days": window / 86400.0,
+        "makespan_days": makespan / 86400.0,
+        "wait_s": _pcts(wait),
+        "jct_s": _pcts(jct),
+        "bounded_slowdown": _pcts(bsld),
+        "utilization": float(busy_in_window.sum() / (total * window)) if window > 0 else 0.0,
+        "utilization_makespan": float(busy_total.sum() / (total * makespan)) if makespan else 0.0,
+        "gpu_hours": float(busy_total.sum() / 3600.0),
+        "groups": dict(sorted(groups.items())),
+        "jain_fairness": jain(ratios),
+        "rejected": int((state == REJECTED).sum()),
+        "wall_seconds": rec.wall_seconds,
+    }

@@ -1,0 +1,1 @@
+"""What to do: queue orderings and placements, pure functions registered by name."""

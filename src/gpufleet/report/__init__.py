@@ -1,0 +1,1 @@
+"""Reports: tables for the terminal and files for pandas, polars or DuckDB."""

@@ -1,0 +1,98 @@
+"""Write a run to a directory: per-job records and time series (Parquet), metrics (JSON)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gpufleet.engine.record import STATE_NAMES, RunRecord
+
+
+def records_table(rec: RunRecord) -> pa.Table:
+    """One row per job: what it asked, where and when it ran, how it ended."""
+    fleet = rec.fleet
+    jobs = rec.jobs
+    clusters = fleet.clusters
+
+    def _opt(x: float) -> float | None:
+        return None if math.isnan(x) else x
+
+    cl = list(rec.cluster)
+    start = [_opt(x) for x in rec.start]
+    end = [_opt(x) for x in rec.end]
+    return pa.table(
+        {
+            "job_id": pa.array([j.id for j in jobs], pa.int64()),
+            "tenant": pa.array([j.tenant for j in jobs], pa.string()),
+            "group": pa.array([j.group for j in jobs], pa.string()),
+            "kind": pa.array([j.kind for j in jobs], pa.string()),
+            "gpus": pa.array([j.gpus for j in jobs], pa.int32()),
+            "submit": pa.array([j.submit for j in jobs], pa.float64()),
+            "start": pa.array(start, pa.float64()),
+            "end": pa.array(end, pa.float64()),
+            "wait": pa.array(
+                [None if s is None else s - j.submit for s, j in zip(start, jobs, strict=True)],
+                pa.float64(),
+            ),
+            "cluster": pa.array([clusters[c].id if c >= 0 else None for c in cl], pa.string()),
+            "site": pa.array([clusters[c].site if c >= 0 else None for c in cl], pa.string()),
+            "gpu_model": pa.array(
+                [clusters[c].gpu_model if c >= 0 else None for c in cl], pa.string()
+            ),
+            "n_domains": pa.array(list(rec.n_domains), pa.int32()),
+            "n_blocks": pa.array(list(rec.n_blocks), pa.int32()),
+            "state": pa.array([STATE_NAMES[s] for s in rec.state], pa.string()),
+        }
+    )
+
+
+def timeseries_table(rec: RunRecord) -> pa.Table:
+    """Long format: (time, site, gpu_model, busy_gpus, total_gpus) per sample."""
+    fleet = rec.fleet
+    keys = sorted({(c.site, c.gpu_model) for c in fleet.clusters})
+    idx = {k: i for i, k in enumerate(keys)}
+    cols: dict[str, list[Any]] = {k: [] for k in ("time", "site", "gpu_model", "busy_gpus", "total_gpus")}
+    totals = [0] * len(keys)
+    members: list[int] = []
+    for c in fleet.clusters:
+        k = idx[(c.site, c.gpu_model)]
+        totals[k] += c.gpus
+        members.append(k)
+    for t, busy in zip(rec.sample_time, rec.sample_busy, strict=True):
+        agg = [0] * len(keys)
+        for ci, b in enumerate(busy):
+            agg[members[ci]] += b
+        for k, (site, model) in enumerate(keys):
+            cols["time"].append(t)
+            cols["site"].append(site)
+            cols["gpu_model"].append(model)
+            cols["busy_gpus"].append(agg[k])
+            cols["total_gpus"].append(totals[k])
+    return pa.table(cols)
+
+
+def queue_table(rec: RunRecord) -> pa.Table:
+    return pa.table(
+        {
+            "time": pa.array(rec.sample_time, pa.float64()),
+            "pending_jobs": pa.array(rec.sample_pending, pa.int64()),
+            "running_jobs": pa.array(rec.sample_running, pa.int64()),
+        }
+    )
+
+
+def write_run(rec: RunRecord, metrics: dict[str, Any], out: Path) -> list[Path]:
+    """Write jobs.parquet, utilization.parquet, queue.parquet and metrics.json into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "jobs.parquet", out / "utilization.parquet", out / "queue.parquet"]
+    pq.write_table(records_table(rec), paths[0])
+    pq.write_table(timeseries_table(rec), paths[1])
+    pq.write_table(queue_table(rec), paths[2])
+    mpath = out / "metrics.json"
+    mpath.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return [*paths, mpath]

@@ -1,0 +1,144 @@
+"""Rich tables for the terminal: the fleet, a run's summary, the policy list."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from rich.table import Table
+
+from gpufleet.fleet.model import Fleet
+
+
+def fleet_tables(fleet: Fleet) -> list[Table]:
+    """Sites with their clusters, then totals by owner and by GPU model."""
+    sites = Table(title=f"Fleet {fleet.name}: sites and clusters", show_lines=False)
+    for col in ("site / cluster", "owner", "kind", "region", "CSAP", "model", "domain"):
+        sites.add_column(col)
+    for col in ("GPUs", "nodes", "domains", "blocks", "IT MW", "budget MW", "PUE"):
+        sites.add_column(col, justify="right")
+    by_site: dict[str, list[int]] = defaultdict(list)
+    for ci, c in enumerate(fleet.clusters):
+        by_site[c.site].append(ci)
+    for s in fleet.sites:
+        cis = by_site[s.id]
+        gpus = sum(fleet.clusters[ci].gpus for ci in cis)
+        it_mw = sum(fleet.clusters[ci].it_power_kw for ci in cis) / 1000
+        sites.add_row(
+            f"[bold]{s.id}[/bold]",
+            s.owner,
+            s.kind,
+            s.region,
+            s.csap_tier,
+            "",
+            "",
+            f"{gpus:,}",
+            f"{sum(fleet.clusters[ci].n_nodes for ci in cis):,}",
+            f"{sum(fleet.clusters[ci].n_domains for ci in cis):,}",
+            f"{sum(len(fleet.cluster_blocks(ci)) for ci in cis):,}",
+            f"{it_mw:,.1f}",
+            f"{s.power_budget_mw:,.1f}" if s.power_budget_mw else "-",
+            f"{s.pue:.2f}",
+        )
+        for ci in cis:
+            c = fleet.clusters[ci]
+            sites.add_row(
+                f"  {c.id}",
+                "",
+                "",
+                "",
+                "",
+                c.gpu_model,
+                f"{c.domain_gpus} GPUs",
+                f"{c.gpus:,}",
+                f"{c.n_nodes:,}",
+                f"{c.n_domains:,}",
+                f"{len(fleet.cluster_blocks(ci)):,}",
+                f"{c.it_power_kw / 1000:,.1f}",
+                "",
+                "",
+            )
+    sites.add_section()
+    sites.add_row(
+        "[bold]total[/bold]",
+        f"{len({s.owner for s in fleet.sites})} owners",
+        "",
+        "",
+        "",
+        f"{len({c.gpu_model for c in fleet.clusters})} models",
+        "",
+        f"[bold]{fleet.total_gpus:,}[/bold]",
+        f"{fleet.n_nodes:,}",
+        f"{fleet.n_domains:,}",
+        f"{fleet.n_blocks:,}",
+        f"{sum(c.it_power_kw for c in fleet.clusters) / 1000:,.1f}",
+        f"{sum(s.power_budget_mw for s in fleet.sites):,.1f}",
+        "",
+    )
+    owners: dict[str, int] = defaultdict(int)
+    site_owner = {s.id: s.owner for s in fleet.sites}
+    models: dict[str, int] = defaultdict(int)
+    for c in fleet.clusters:
+        owners[site_owner[c.site]] += c.gpus
+        models[c.gpu_model] += c.gpus
+    by_owner = Table(title="GPUs by owner")
+    by_owner.add_column("owner")
+    by_owner.add_column("GPUs", justify="right")
+    by_owner.add_column("share", justify="right")
+    for o, g in sorted(owners.items(), key=lambda kv: -kv[1]):
+        by_owner.add_row(o, f"{g:,}", f"{g / fleet.total_gpus:.1%}")
+    by_model = Table(title="GPUs by model")
+    for col in ("model", "GPUs", "BF16 PF (dense)", "TDP kW", "source"):
+        by_model.add_column(col, justify="left" if col in ("model", "source") else "right")
+    for m, g in sorted(models.items(), key=lambda kv: -kv[1]):
+        gm = fleet.models[m]
+        by_model.add_row(
+            m,
+            f"{g:,}",
+            f"{g * gm.bf16_tflops / 1000:,.0f}",
+            f"{g * gm.tdp_w / 1000:,.0f}",
+            gm.source,
+        )
+    return [sites, by_owner, by_model]
+
+
+def _dur(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def summary_tables(m: dict[str, Any]) -> list[Table]:
+    """The headline numbers of a run, then GPU-hours by tenant group."""
+    head = Table(
+        title=f"{m['scenario']} | policy {m['policy']} | placement {m['placement']} | seed {m['seed']}"
+    )
+    head.add_column("metric")
+    for col in ("mean", "p50", "p95", "p99"):
+        head.add_column(col, justify="right")
+    for key, label in (("wait_s", "wait"), ("jct_s", "job completion time")):
+        p = m[key]
+        head.add_row(label, *(_dur(p[k]) for k in ("mean", "p50", "p95", "p99")))
+    b = m["bounded_slowdown"]
+    head.add_row("bounded slowdown", *(f"{b[k]:.2f}" for k in ("mean", "p50", "p95", "p99")))
+    head.add_section()
+    st = m["states"]
+    head.add_row("jobs", f"{m['jobs']:,}", "", "", "")
+    head.add_row("completed / timed out", f"{st['completed']:,}", f"{st['timeout']:,}", "", "")
+    head.add_row("rejected (never fit)", f"{st['rejected']:,}", "", "", "")
+    head.add_row("utilization (window)", f"{m['utilization']:.1%}", "", "", "")
+    head.add_row("GPU-hours", f"{m['gpu_hours']:,.0f}", "", "", "")
+    head.add_row("window / makespan", _dur(m["window_days"] * 86400), _dur(m["makespan_days"] * 86400), "", "")
+    head.add_row("Jain fairness (groups)", f"{m['jain_fairness']:.3f}", "", "", "")
+    head.add_row("wall time", f"{m['wall_seconds']:.1f} s", "", "", "")
+    groups = Table(title="Tenant groups")
+    for col in ("group", "jobs", "GPU-hours", "share"):
+        groups.add_column(col, justify="left" if col == "group" else "right")
+    total = m["gpu_hours"] or 1.0
+    for g, v in sorted(m["groups"].items(), key=lambda kv: -kv[1]["gpu_hours"]):
+        groups.add_row(g, f"{int(v['jobs']):,}", f"{v['gpu_hours']:,.0f}", f"{v['gpu_hours'] / total:.1%}")
+    return [head, groups]

@@ -1,0 +1,431 @@
+"""The scheduler core: `handle(event, now) -> decisions`, the same object in the twin and live.
+
+A scheduling pass reads top-down:
+
+1. take the head of every pending shape (jobs with the same GPU count, topology and allowed
+   models share a heap ordered by the policy's key) and merge the heads in policy order;
+2. start jobs in that order while they fit (placement policy on the free-capacity index);
+3. at the first job that does not fit (the *reserved head*), stop, or with EASY backfill
+   compute its shadow time: the earliest moment the running jobs' planned ends free enough
+   GPUs of the right topology, and the domains it will take then;
+4. keep merging: a later job starts now if it fits and either ends by the shadow time or leaves
+   the reserved head's domains enough GPUs (`limit`);
+5. a shape whose head could not start is closed for the rest of the pass: its later jobs
+   need the same GPUs and cannot fit either (EASY's one concession to speed here: a later,
+   shorter job of a closed shape waits for the next pass).
+
+A pass after arrivals only (no GPUs were freed) looks at the new jobs alone: everything that
+could not start before still cannot. Planned ends use the job's time limit, or its true run
+time when it has none (an oracle).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sortedcontainers import SortedList
+
+from gpufleet.errors import InvariantError
+from gpufleet.fleet.model import Fleet
+from gpufleet.fleet.state import Allocation, AllocationState
+from gpufleet.policy.ordering import OrderKey
+from gpufleet.policy.placement import Limit, _min_domains
+from gpufleet.policy.registry import Policy
+from gpufleet.scheduler.events import Cancel, Decision, Event, Finish, Reject, Start, Submit
+from gpufleet.workload.job import TOPOLOGIES, Job
+
+_EPS = 1e-9
+
+
+@dataclass(slots=True)
+class _Shape:
+    """Pending jobs that need the same GPUs: one heap of (order key, job id)."""
+
+    gpus: int
+    topology: str
+    clusters: tuple[int, ...]
+    heap: list[tuple[OrderKey, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Running:
+    job: Job
+    allocation: Allocation
+    start: float
+    planned_end: float
+
+
+@dataclass(slots=True)
+class _Reservation:
+    """Where and when the reserved head will start, and what later jobs may still take."""
+
+    job_id: int
+    shadow: float
+    cluster: int
+    extra: dict[int, int]  # reserved domain -> GPUs free at the shadow time beyond the head's
+
+
+class Scheduler:
+    """Event-driven scheduler core over one fleet and one policy. Pure: no clock, no I/O."""
+
+    def __init__(self, fleet: Fleet, policy: Policy, state: AllocationState | None = None) -> None:
+        self.fleet = fleet
+        self.policy = policy
+        self.state = state if state is not None else AllocationState(fleet)
+        self.pending: dict[int, Job] = {}
+        self.running: dict[int, _Running] = {}
+        self._shapes: dict[tuple[tuple[str, ...], int, str], _Shape] = {}
+        self._job_shape: dict[int, _Shape] = {}
+        self._ends: SortedList = SortedList()  # (planned end, job id) of running jobs
+        self._candidates: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._speed: dict[tuple[str, int], float] = {}
+        self._new: list[Job] = []
+        self._full_pass = False
+        self._blocked: tuple[OrderKey, int] | None = None
+        self._resv: _Reservation | None = None
+        self._cluster_model = tuple(c.gpu_model for c in fleet.clusters)
+        self._block_cap = [
+            fleet.block_n_domains[b] * fleet.clusters[fleet.block_cluster[b]].domain_gpus
+            for b in range(fleet.n_blocks)
+        ]
+        self._cluster_block_cap = [
+            max((self._block_cap[b] for b in fleet.cluster_blocks(ci)), default=0)
+            for ci in range(len(fleet.clusters))
+        ]
+
+    # -- events ---------------------------------------------------------------------------
+    def handle(self, event: Event, now: float) -> list[Decision]:
+        """Apply one event and run a scheduling pass."""
+        out = self.apply(event, now)
+        out.extend(self.decide(now))
+        return out
+
+    def apply(self, event: Event, now: float) -> list[Decision]:
+        """Apply an event without a pass (an engine batches same-time events, then decides)."""
+        if isinstance(event, Submit):
+            reason = self._admit(event.job)
+            if reason is not None:
+                return [Reject(event.job.id, reason)]
+            self._enqueue(event.job)
+        elif isinstance(event, Finish):
+            self._end(event.job_id, now, cancelled=False)
+        elif isinstance(event, Cancel):
+            if event.job_id in self.pending:
+                del self.pending[event.job_id]
+                self._job_shape.pop(event.job_id, None)
+            elif event.job_id in self.running:
+                self._end(event.job_id, now, cancelled=True)
+            else:
+                raise InvariantError(f"cancel of unknown or ended job {event.job_id}")
+        return []
+
+    def _admit(self, job: Job) -> str | None:
+        if job.id in self.pending or job.id in self.running:
+            raise InvariantError(f"job {job.id} submitted twice")
+        if job.gpus <= 0:
+            return f"job {job.id}: gpus must be > 0, got {job.gpus}"
+        if job.topology not in TOPOLOGIES:
+            return f"job {job.id}: topology must be one of {', '.join(TOPOLOGIES)}"
+        unknown = [m for m in job.models if m not in self.fleet.models]
+        if unknown or job.ref_model not in self.fleet.models:
+            bad = ", ".join(unknown or [job.ref_model])
+            return f"job {job.id}: unknown GPU model {bad}"
+        if not any(self._capacity(ci, job.topology) >= job.gpus for ci in self._clusters_for(job)):
+            where = ", ".join(job.models) if job.models else "any model"
+            return (
+                f"job {job.id}: no cluster of {where} can hold {job.gpus} GPUs "
+                f"within one {job.topology if job.topology != 'any' else 'cluster'}"
+            )
+        return None
+
+    def _capacity(self, ci: int, topology: str) -> int:
+        c = self.fleet.clusters[ci]
+        if topology == "domain":
+            return c.domain_gpus
+        if topology == "block":
+            return self._cluster_block_cap[ci]
+        return c.gpus
+
+    def _clusters_for(self, job: Job) -> tuple[int, ...]:
+        key = job.models
+        found = self._candidates.get(key)
+        if found is None:
+            if key:
+                rank = {m: i for i, m in enumerate(key)}
+                found = tuple(
+                    sorted(
+                        (ci for ci, m in enumerate(self._cluster_model) if m in rank),
+                        key=lambda ci: (rank[self._cluster_model[ci]], ci),
+                    )
+                )
+            else:
+                found = tuple(range(len(self._cluster_model)))
+            self._candidates[key] = found
+        return found
+
+    def _enqueue(self, job: Job) -> None:
+        key = (job.models, job.gpus, job.topology)
+        shape = self._shapes.get(key)
+        if shape is None:
+            clusters = tuple(
+                ci for ci in self._clusters_for(job) if self._capacity(ci, job.topology) >= job.gpus
+            )
+            shape = self._shapes[key] = _Shape(job.gpus, job.topology, clusters)
+        self.pending[job.id] = job
+        self._job_shape[job.id] = shape
+        heapq.heappush(shape.heap, (self.policy.order(job), job.id))
+        self._new.append(job)
+
+    def _end(self, job_id: int, now: float, cancelled: bool) -> None:
+        run = self.running.pop(job_id, None)
+        if run is None:
+            raise InvariantError(f"finish of job {job_id}, which is not running")
+        self.state.release(job_id)
+        self._ends.remove((run.planned_end, job_id))
+        self._full_pass = True
+        resv = self._resv
+        if resv is not None and (cancelled or now < run.planned_end - _EPS):
+            # GPUs came back earlier than planned: the shadow time may move earlier.
+            if run.allocation.cluster in self._job_shape_clusters(resv.job_id):
+                self._resv = None
+
+    def _job_shape_clusters(self, job_id: int) -> tuple[int, ...]:
+        shape = self._job_shape.get(job_id)
+        return shape.clusters if shape is not None else ()
+
+    # -- durations ------------------------------------------------------------------------
+    def duration(self, job: Job, ci: int) -> tuple[float, bool]:
+        """Run time of `job` on cluster `ci`, cut at its time limit; (seconds, timed out)."""
+        model = self._cluster_model[ci]
+        run: float | None = None
+        for m, t in job.runtimes:
+            if m == model:
+                run = t
+                break
+        if run is None:
+            ratio = self._speed.get((job.ref_model, ci))
+            if ratio is None:
+                ref = self.fleet.models[job.ref_model].bf16_tflops
+                ratio = self._speed[(job.ref_model, ci)] = ref / self.fleet.models[model].bf16_tflops
+            run = job.runtime * ratio
+        limit = job.time_limit
+        if limit is not None and run > limit:
+            return limit, True
+        return run, False
+
+    def _planned(self, job: Job, ci: int) -> float:
+        """What the scheduler may assume about run time: the limit, else the oracle."""
+        if job.time_limit is not None:
+            return job.time_limit
+        return self.duration(job, ci)[0]
+
+    # -- the pass -------------------------------------------------------------------------
+    def decide(self, now: float) -> list[Decision]:
+        """One scheduling pass; returns the jobs to start now."""
+        if self._full_pass:
+            out = self._pass(now)
+        elif self._new:
+            out = self._pass_new(now)
+        else:
+            return []
+        self._new.clear()
+        self._full_pass = False
+        return out
+
+    def _pass(self, now: float) -> list[Decision]:
+        out: list[Decision] = []
+        heads: list[tuple[OrderKey, int, _Shape]] = []
+        dead: list[tuple[tuple[str, ...], int, str]] = []
+        for i, (key, shape) in enumerate(self._shapes.items()):
+            top = self._peek(shape)
+            if top is None:
+                dead.append(key)
+            else:
+                heads.append((top[0], i, shape))
+        for key in dead:
+            del self._shapes[key]
+        heapq.heapify(heads)
+        self._blocked = None
+        resv: _Reservation | None = None
+        started_before_head = False
+        while heads:
+            key, i, shape = heapq.heappop(heads)
+            job = self.pending[shape.heap[0][1]]
+            if self._blocked is None:
+                alloc = self.policy.placement(job.gpus, job.topology, shape.clusters, self.state, None)
+                if alloc is not None:
+                    out.append(self._start(job, alloc, now))
+                    started_before_head = True
+                    self._push_next(heads, shape, i)
+                    continue
+                self._blocked = (key, job.id)
+                if not self.policy.backfill:
+                    break
+                if started_before_head or (self._resv is not None and self._resv.job_id != job.id):
+                    self._resv = None
+                resv = self._reservation(job, shape, now)
+                continue
+            assert resv is not None
+            started = self._try_backfill(job, shape, resv, now)
+            if started is not None:
+                out.append(started)
+                self._push_next(heads, shape, i)
+        return out
+
+    def _pass_new(self, now: float) -> list[Decision]:
+        """After arrivals only: try the new jobs alone, in policy order."""
+        out: list[Decision] = []
+        order = self.policy.order
+        for job in sorted(self._new, key=order):
+            if job.id not in self.pending:
+                continue
+            shape = self._job_shape[job.id]
+            if self._blocked is None:
+                alloc = self.policy.placement(job.gpus, job.topology, shape.clusters, self.state, None)
+                if alloc is not None:
+                    out.append(self._start(job, alloc, now))
+                    continue
+                self._blocked = (order(job), job.id)
+                if self.policy.backfill:
+                    self._resv = None
+                continue
+            if order(job) < self._blocked[0]:
+                # A new job jumps ahead of the reserved head: redo the whole pass.
+                self._resv = None
+                return out + self._pass(now)
+            if not self.policy.backfill:
+                continue
+            resv = self._resv
+            if resv is None:
+                head = self.pending.get(self._blocked[1])
+                if head is None:
+                    return out + self._pass(now)
+                resv = self._reservation(head, self._job_shape[head.id], now)
+            started = self._try_backfill(job, shape, resv, now)
+            if started is not None:
+                out.append(started)
+        return out
+
+    def _peek(self, shape: _Shape) -> tuple[OrderKey, int] | None:
+        heap = shape.heap
+        pending = self.pending
+        while heap and heap[0][1] not in pending:
+            heapq.heappop(heap)
+        return heap[0] if heap else None
+
+    def _push_next(self, heads: list[tuple[OrderKey, int, _Shape]], shape: _Shape, i: int) -> None:
+        top = self._peek(shape)
+        if top is not None:
+            heapq.heappush(heads, (top[0], i, shape))
+
+    def _start(self, job: Job, alloc: Allocation, now: float) -> Start:
+        del self.pending[job.id]  # its heap entry goes lazily, when it reaches the top
+        self._job_shape.pop(job.id, None)
+        self.state.take(job.id, alloc)
+        duration, timed_out = self.duration(job, alloc.cluster)
+        planned = now + self._planned(job, alloc.cluster)
+        self.running[job.id] = _Running(job, alloc, now, planned)
+        self._ends.add((planned, job.id))
+        return Start(job.id, alloc, duration, timed_out)
+
+    # -- EASY backfill --------------------------------------------------------------------
+    def _try_backfill(
+        self, job: Job, shape: _Shape, resv: _Reservation, now: float
+    ) -> Start | None:
+        place = self.policy.placement
+        alloc = place(job.gpus, job.topology, shape.clusters, self.state, None)
+        if alloc is None:
+            return None
+        if not self._harms(job, alloc, resv, now):
+            return self._take_extra(job, alloc, resv, now)
+        limit: Limit = {d: max(0, x) for d, x in resv.extra.items()}
+        alloc = place(job.gpus, job.topology, shape.clusters, self.state, limit)
+        if alloc is None or self._harms(job, alloc, resv, now):
+            return None
+        return self._take_extra(job, alloc, resv, now)
+
+    def _harms(self, job: Job, alloc: Allocation, resv: _Reservation, now: float) -> bool:
+        """Would starting `job` on `alloc` now delay the reserved head?"""
+        if alloc.cluster != resv.cluster:
+            return False
+        if now + self._planned(job, alloc.cluster) <= resv.shadow + _EPS:
+            return False
+        extra = resv.extra
+        return any(d in extra and n > extra[d] for d, n in alloc.parts)
+
+    def _take_extra(self, job: Job, alloc: Allocation, resv: _Reservation, now: float) -> Start:
+        if alloc.cluster == resv.cluster and now + self._planned(job, alloc.cluster) > resv.shadow + _EPS:
+            for d, n in alloc.parts:
+                if d in resv.extra:
+                    resv.extra[d] -= n
+        return self._start(job, alloc, now)
+
+    def _reservation(self, head: Job, shape: _Shape, now: float) -> _Reservation:
+        """The shadow time and domains of the reserved head, cached until GPUs return early."""
+        cached = self._resv
+        if cached is not None and cached.job_id == head.id and cached.shadow >= now - _EPS:
+            return cached
+        fleet = self.fleet
+        state = self.state
+        g = head.gpus
+        topo = head.topology
+        cands = set(shape.clusters)
+        overlay: dict[int, int] = {}
+        gain: dict[int, int] = {}
+        bgain: dict[int, int] = {}
+        for planned, jid in self._ends:
+            alloc = self.running[jid].allocation
+            ci = alloc.cluster
+            if ci not in cands:
+                continue
+            cap = fleet.clusters[ci].domain_gpus
+            hit_domain: int | None = None
+            hit_block: int | None = None
+            for d, n in alloc.parts:
+                f = overlay[d] = overlay.get(d, state.free[d]) + n
+                b = fleet.domain_block[d]
+                bgain[b] = bgain.get(b, 0) + n
+                if g <= cap and f >= g and hit_domain is None:
+                    hit_domain = d
+                if state.block_free[b] + bgain[b] >= g and hit_block is None:
+                    hit_block = b
+            gain[ci] = gain.get(ci, 0) + alloc.gpus
+            if hit_domain is not None:
+                parts = [(hit_domain, g)]
+            elif topo != "domain" and hit_block is not None:
+                parts = self._fill(fleet.block_domains(hit_block), overlay, g)
+            elif topo == "any" and state.cluster_free[ci] + gain[ci] >= g:
+                parts = self._fill(fleet.cluster_domains(ci), overlay, g)
+            else:
+                continue
+            extra = {d: overlay.get(d, state.free[d]) - n for d, n in parts}
+            self._resv = _Reservation(head.id, planned, ci, extra)
+            return self._resv
+        raise InvariantError(
+            f"job {head.id} cannot start even when every running job ends; admission missed it"
+        )
+
+    def _fill(self, domains: Iterable[int], overlay: dict[int, int], g: int) -> list[tuple[int, int]]:
+        free = self.state.free
+        frees = [(f, d) for d in domains if (f := overlay.get(d, free[d]))]
+        frees.sort(key=lambda fd: (-fd[0], fd[1]))
+        parts = _min_domains(frees, g)
+        if parts is None:
+            raise InvariantError(f"reservation for {g} GPUs found no domains")
+        return parts
+
+    # -- introspection --------------------------------------------------------------------
+    def check(self) -> None:
+        """Invariants across the core and the allocation state."""
+        self.state.check()
+        if set(self.state.held) != set(self.running):
+            raise InvariantError("held allocations and running jobs differ")
+        for jid, run in self.running.items():
+            if run.allocation.gpus != run.job.gpus:
+                raise InvariantError(f"job {jid} holds {run.allocation.gpus} GPUs, asked {run.job.gpus}")
+        if set(self.pending) & set(self.running):
+            raise InvariantError("a job is both pending and running")
+        if len(self._ends) != len(self.running):
+            raise InvariantError("planned-end index out of date")

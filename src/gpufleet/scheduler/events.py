@@ -1,0 +1,57 @@
+"""Events the core accepts and decisions it returns, as small immutable values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gpufleet.fleet.state import Allocation
+from gpufleet.workload.job import Job
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """A tenant asks for a job."""
+
+    job: Job
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """A running job ended (completed, failed or hit its time limit); its GPUs are free."""
+
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """A pending or running job is withdrawn."""
+
+    job_id: int
+
+
+Event = Submit | Finish | Cancel
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Start `job_id` on `allocation`; it is expected to run `duration` seconds there.
+
+    `duration` is the job's run time on the allocated GPU model, cut at its time limit; the
+    simulator schedules the Finish from it, the live engine only records it.
+    """
+
+    job_id: int
+    allocation: Allocation
+    duration: float
+    timed_out: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """The job can never run on this fleet (no cluster is large enough, unknown model, ...)."""
+
+    job_id: int
+    reason: str
+
+
+Decision = Start | Reject

@@ -1,0 +1,95 @@
+"""Small scenarios whose outcomes are computed by hand in each docstring."""
+
+from __future__ import annotations
+
+import math
+
+from conftest import make_fleet
+
+from gpufleet.engine.record import COMPLETED, REJECTED, TIMEOUT
+from gpufleet.engine.sim import simulate
+from gpufleet.policy.registry import resolve
+from gpufleet.workload.job import Job
+
+TWO_NODES = make_fleet(("c", "H100", 16, 8, 8, 2))
+
+
+def _jobs() -> list[Job]:
+    return [
+        Job(0, "a", 0.0, 8, 100.0),
+        Job(1, "a", 0.0, 16, 50.0),
+        Job(2, "a", 1.0, 8, 50.0),
+        Job(3, "a", 2.0, 8, 200.0),
+    ]
+
+
+def _starts(policy: str, jobs: list[Job]) -> list[float]:
+    rec = simulate(TWO_NODES, jobs, resolve(policy), check=lambda s, t: s.check())
+    return list(rec.start)
+
+
+def test_fifo_two_nodes() -> None:
+    """FIFO on two 8-GPU nodes.
+
+    t=0: J0 (8 GPUs, 100 s) starts; J1 (16 GPUs) must wait for both nodes; J2, J3 queue behind.
+    t=100: J0 ends, J1 starts and runs to 150. t=150: J2 and J3 start on one node each.
+    Waits 0, 100, 149, 148: mean 99.25 s.
+    """
+    starts = _starts("fifo", _jobs())
+    assert starts == [0.0, 100.0, 150.0, 150.0]
+    waits = [s - j.submit for s, j in zip(starts, _jobs(), strict=True)]
+    assert sum(waits) / 4 == 99.25
+
+
+def test_easy_backfill_two_nodes() -> None:
+    """EASY backfill on the same jobs.
+
+    t=0: J0 starts on node A; J1 is blocked, shadow time 100 (when J0 ends) on both nodes.
+    t=1: J2 (8 GPUs, 50 s) fits on node B and ends at 51 <= 100: it backfills.
+    t=51: J3 (200 s) would fit on node B but end at 251 > 100 on a reserved node: it waits.
+    t=100: J1 starts (not delayed). t=150: J3 starts. Waits 0, 100, 0, 148: mean 62 s.
+    """
+    starts = _starts("fifo+easy", _jobs())
+    assert starts == [0.0, 100.0, 1.0, 150.0]
+    waits = [s - j.submit for s, j in zip(starts, _jobs(), strict=True)]
+    assert sum(waits) / 4 == 62.0
+
+
+def test_backfill_uses_extra_gpus() -> None:
+    """A long job may backfill onto GPUs the reserved head will not need.
+
+    One cluster of two 8-GPU nodes. J0 (12 GPUs, 100 s) takes node A and 4 of node B.
+    J1 (8 GPUs, topology "domain") needs a whole node: shadow 100 on node A or B.
+    J2 (4 GPUs, 1,000 s) arrives at t=1: node B has 4 free. The reservation is on the first
+    domain that becomes whole at t=100 (node A, J0's first part), so node B's 4 free GPUs are
+    extra and J2 starts at t=1 although it runs past the shadow time. J1 starts at 100.
+    """
+    jobs = [
+        Job(0, "a", 0.0, 12, 100.0),
+        Job(1, "a", 0.0, 8, 50.0, topology="domain"),
+        Job(2, "a", 1.0, 4, 1000.0),
+    ]
+    assert _starts("fifo+easy", jobs) == [0.0, 100.0, 1.0]
+
+
+def test_time_limit_and_scaling() -> None:
+    """Run time scales by BF16 throughput; a time limit cuts it.
+
+    On B200 (2,250 TF) a 989 TF-H100 reference run of 2,250 s takes 989 s. With a 500 s limit
+    the job ends at 500 s and is recorded as timed out.
+    """
+    fleet = make_fleet(("b", "B200", 8, 8, 8, 1))
+    jobs = [Job(0, "a", 0.0, 8, 2250.0), Job(1, "a", 0.0, 8, 2250.0, time_limit=500.0)]
+    rec = simulate(fleet, jobs, resolve("fifo"))
+    assert math.isclose(rec.end[0], 989.0)
+    assert rec.state[0] == COMPLETED
+    assert math.isclose(rec.end[1] - rec.start[1], 500.0)
+    assert rec.state[1] == TIMEOUT
+
+
+def test_impossible_job_is_rejected_not_lost() -> None:
+    """17 GPUs never fit in 16; a model the fleet lacks never fits: both are rejected."""
+    jobs = [Job(0, "a", 0.0, 17, 10.0), Job(1, "a", 0.0, 1, 10.0, models=("B200",)), Job(2, "a", 0.0, 1, 10.0)]
+    rec = simulate(TWO_NODES, jobs, resolve("fifo+easy"))
+    assert list(rec.state) == [REJECTED, REJECTED, COMPLETED]
+    assert "17 GPUs" in rec.reasons[0]
