@@ -88,6 +88,7 @@ class Fleet:
     block_cluster: tuple[int, ...] = ()
     block_first_domain: tuple[int, ...] = ()
     block_n_domains: tuple[int, ...] = ()
+    cluster_block_gpus: tuple[int, ...] = ()  # GPUs in the cluster's largest block
 
     @staticmethod
     def build(
@@ -135,6 +136,9 @@ class Fleet:
             block_cluster=tuple(b_cluster),
             block_first_domain=tuple(b_first),
             block_n_domains=tuple(b_n),
+            cluster_block_gpus=tuple(
+                min(c.block_domains, c.n_domains) * c.domain_gpus for c in clusters
+            ),
         )
 
     @property

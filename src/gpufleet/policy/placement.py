@@ -13,7 +13,7 @@ fragmentation), then the job's model preference, then cluster order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from gpufleet.fleet.state import Allocation
 from gpufleet.policy.view import FleetView
@@ -109,7 +109,8 @@ def fit_cluster(
     view: FleetView, ci: int, gpus: int, topology: str, limit: Limit, smallest: bool
 ) -> tuple[Allocation, Score] | None:
     """Place `gpus` in cluster `ci`; score = (domains, blocks, free left in what it touches)."""
-    cap = view.fleet.clusters[ci].domain_gpus
+    fleet = view.fleet
+    cap = fleet.clusters[ci].domain_gpus
     if gpus <= cap:
         d = _one_domain(view.buckets[ci], gpus, cap, limit, smallest)
         if d is not None:
@@ -118,9 +119,12 @@ def fit_cluster(
             return None
     elif topology == "domain":
         return None
-    found = _one_block(view, ci, gpus, limit)
-    if found is not None or topology == "block":
-        return found
+    if gpus <= fleet.cluster_block_gpus[ci]:
+        found = _one_block(view, ci, gpus, limit)
+        if found is not None or topology == "block":
+            return found
+    elif topology == "block":
+        return None
     return _many_blocks(view, ci, gpus, limit)
 
 
@@ -164,22 +168,46 @@ def _min_domains(frees: list[tuple[int, int]], gpus: int) -> list[tuple[int, int
     return None
 
 
+def _block_frees(view: FleetView, b: int, limit: Limit) -> list[tuple[int, int]]:
+    free = view.free
+    doms = view.fleet.block_domains(b)
+    if limit is None:
+        frees = [(free[d], d) for d in doms if free[d]]
+    else:
+        frees = [(f, d) for d in doms if (f := _eff(view, d, limit))]
+    frees.sort(key=lambda fd: (-fd[0], fd[1]))
+    return frees
+
+
 def _one_block(view: FleetView, ci: int, gpus: int, limit: Limit) -> tuple[Allocation, Score] | None:
+    """The block that holds the job in the fewest domains, then with the least left free.
+
+    Blocks with enough wholly free domains reach the fewest-domains bound without a scan; the
+    others are scanned only when no block reaches that bound.
+    """
     fleet = view.fleet
     block_free = view.block_free
-    free = view.free
+    block_full = view.block_full
+    cap = fleet.clusters[ci].domain_gpus
+    ideal = -(-gpus // cap)
+    blocks = fleet.cluster_blocks(ci)
+    if limit is None:
+        best_b = -1
+        best_left = 0
+        for b in blocks:
+            bf = block_free[b]
+            if bf >= gpus and block_full[b] >= ideal and (best_b < 0 or bf - gpus < best_left):
+                best_b, best_left = b, bf - gpus
+        if best_b >= 0:
+            parts = _min_domains(_block_frees(view, best_b, None), gpus)
+            assert parts is not None
+            return Allocation(ci, tuple(parts)), (len(parts), 1, best_left)
     best: tuple[Allocation, Score] | None = None
-    for b in fleet.cluster_blocks(ci):
+    for b in blocks:
         bf = block_free[b]
         if bf < gpus:
             continue
-        doms = fleet.block_domains(b)
-        if limit is None:
-            frees = [(free[d], d) for d in doms if free[d]]
-        else:
-            frees = [(f, d) for d in doms if (f := _eff(view, d, limit))]
-        frees.sort(key=lambda fd: (-fd[0], fd[1]))
-        parts = _min_domains(frees, gpus)
+        parts = _min_domains(_block_frees(view, b, limit), gpus)
         if parts is None:
             continue
         score = (len(parts), 1, bf - gpus)
@@ -191,22 +219,57 @@ def _one_block(view: FleetView, ci: int, gpus: int, limit: Limit) -> tuple[Alloc
 def _many_blocks(
     view: FleetView, ci: int, gpus: int, limit: Limit
 ) -> tuple[Allocation, Score] | None:
-    """Fewest domains across blocks; among equal domains, those in the fullest-free blocks."""
+    """Fewest domains anywhere in the cluster: largest domains first, best fit for the rest.
+
+    Walks the free-count index from the top, so it touches only the domains it takes (plus
+    those `limit` caps), never the whole cluster.
+    """
     fleet = view.fleet
-    free = view.free
-    block_free = view.block_free
-    frees: list[tuple[int, int, int, int]] = []
-    for d in fleet.cluster_domains(ci):
-        f = free[d] if limit is None else _eff(view, d, limit)
-        if f:
-            b = fleet.domain_block[d]
-            frees.append((-f, -block_free[b], b, d))
-    frees.sort()
-    parts = _min_domains([(-nf, d) for nf, _, _, d in frees], gpus)
-    if parts is None:
-        return None
-    blocks = {fleet.domain_block[d] for d, _ in parts}
-    leftover = sum(block_free[b] for b in blocks) - gpus
+    cap = fleet.clusters[ci].domain_gpus
+    buckets = view.buckets[ci]
+    capped: dict[int, list[int]] = {}
+    if limit is not None:
+        free = view.free
+        for d, lim in limit.items():
+            if fleet.domain_cluster[d] == ci and free[d]:
+                e = min(free[d], lim)
+                if e:
+                    capped.setdefault(e, []).append(d)
+
+    def level(f: int) -> Iterator[int]:
+        if limit:
+            yield from (d for d in buckets[f] if d not in limit)
+        else:
+            yield from buckets[f]
+        yield from capped.get(f, ())
+
+    parts: list[tuple[int, int]] = []
+    used: set[int] = set()
+    need = gpus
+    for f in range(cap, 0, -1):
+        if need > f:
+            for d in level(f):
+                parts.append((d, f))
+                used.add(d)
+                need -= f
+                if need <= f:
+                    break
+        if need <= f:
+            # best fit for the rest: the smallest level that holds it
+            for g in range(need, cap + 1):
+                for d in level(g):
+                    if d not in used:
+                        parts.append((d, need))
+                        return _scored(view, ci, parts, gpus)
+    return None
+
+
+def _scored(
+    view: FleetView, ci: int, parts: list[tuple[int, int]], gpus: int
+) -> tuple[Allocation, Score]:
+    domain_block = view.fleet.domain_block
+    blocks = {domain_block[d] for d, _ in parts}
+    leftover = sum(view.block_free[b] for b in blocks) - gpus
     return Allocation(ci, tuple(parts)), (len(parts), len(blocks), leftover)
 
 

@@ -46,6 +46,7 @@ class _Shape:
     gpus: int
     topology: str
     clusters: tuple[int, ...]
+    cset: int  # id of `clusters` among the distinct candidate sets
     heap: list[tuple[OrderKey, int]] = field(default_factory=list)
 
 
@@ -65,6 +66,7 @@ class _Reservation:
     shadow: float
     cluster: int
     extra: dict[int, int]  # reserved domain -> GPUs free at the shadow time beyond the head's
+    limit: dict[int, int]  # reserved domain -> GPUs a job running past the shadow may take
 
 
 class Scheduler:
@@ -83,6 +85,9 @@ class Scheduler:
         self._speed: dict[tuple[str, int], float] = {}
         self._new: list[Job] = []
         self._full_pass = False
+        self._dirty: set[int] = set()  # clusters whose GPUs came back since the last pass
+        self._cluster_shapes: list[list[_Shape]] = [[] for _ in fleet.clusters]
+        self._csets: dict[tuple[int, ...], int] = {}
         self._blocked: tuple[OrderKey, int] | None = None
         self._resv: _Reservation | None = None
         self._cluster_model = tuple(c.gpu_model for c in fleet.clusters)
@@ -115,6 +120,8 @@ class Scheduler:
             if event.job_id in self.pending:
                 del self.pending[event.job_id]
                 self._job_shape.pop(event.job_id, None)
+                if self._blocked is not None and self._blocked[1] == event.job_id:
+                    self._full_pass = True
             elif event.job_id in self.running:
                 self._end(event.job_id, now, cancelled=True)
             else:
@@ -172,7 +179,10 @@ class Scheduler:
             clusters = tuple(
                 ci for ci in self._clusters_for(job) if self._capacity(ci, job.topology) >= job.gpus
             )
-            shape = self._shapes[key] = _Shape(job.gpus, job.topology, clusters)
+            cset = self._csets.setdefault(clusters, len(self._csets))
+            shape = self._shapes[key] = _Shape(job.gpus, job.topology, clusters, cset)
+            for ci in clusters:
+                self._cluster_shapes[ci].append(shape)
         self.pending[job.id] = job
         self._job_shape[job.id] = shape
         heapq.heappush(shape.heap, (self.policy.order(job), job.id))
@@ -184,7 +194,7 @@ class Scheduler:
             raise InvariantError(f"finish of job {job_id}, which is not running")
         self.state.release(job_id)
         self._ends.remove((run.planned_end, job_id))
-        self._full_pass = True
+        self._dirty.add(run.allocation.cluster)
         resv = self._resv
         if resv is not None and (cancelled or now < run.planned_end - _EPS):
             # GPUs came back earlier than planned: the shadow time may move earlier.
@@ -226,26 +236,75 @@ class Scheduler:
         """One scheduling pass; returns the jobs to start now."""
         if self._full_pass:
             out = self._pass(now)
+        elif self._dirty:
+            out = self._pass_freed(now)
+            if self._new and not self._full_pass:
+                out += self._pass_new(now)
         elif self._new:
             out = self._pass_new(now)
         else:
             return []
         self._new.clear()
+        self._dirty.clear()
         self._full_pass = False
         return out
+
+    def _pass_freed(self, now: float) -> list[Decision]:
+        """After GPUs came back: retry the reserved head, then only shapes that could use them.
+
+        Every other shape failed in the last pass on capacity that has only shrunk since, under
+        the same reservation, so trying it again would fail again.
+        """
+        blocked = self._blocked
+        if blocked is None:
+            return self._pass(now)
+        head = self.pending.get(blocked[1])
+        if head is None:
+            return self._pass(now)
+        shape = self._job_shape[head.id]
+        if self._place(head, shape, None) is not None or (self.policy.backfill and self._resv is None):
+            return self._pass(now)
+        if not self.policy.backfill:
+            return []
+        resv = self._reservation(head, shape, now)
+        seen: set[int] = {id(shape)}
+        heads: list[tuple[OrderKey, int, _Shape]] = []
+        free = self.state.cluster_free
+        most: dict[int, int] = {}  # candidate set -> most free GPUs in one of its clusters
+        for ci in sorted(self._dirty):
+            for sh in self._cluster_shapes[ci]:
+                if id(sh) in seen:
+                    continue
+                seen.add(id(sh))
+                m = most.get(sh.cset)
+                if m is None:
+                    m = most[sh.cset] = max(free[c] for c in sh.clusters)
+                if sh.gpus > m:
+                    continue
+                top = self._peek(sh)
+                if top is not None:
+                    heads.append((top[0], len(heads), sh))
+        heapq.heapify(heads)
+        out: list[Decision] = []
+        while heads:
+            _, i, sh = heapq.heappop(heads)
+            job = self.pending[sh.heap[0][1]]
+            started = self._try_backfill(job, sh, resv, now)
+            if started is not None:
+                out.append(started)
+                self._push_next(heads, sh, i)
+        return out
+
+    def _place(self, job: Job, shape: _Shape, limit: Limit) -> Allocation | None:
+        return self.policy.placement(job.gpus, job.topology, shape.clusters, self.state, limit)
 
     def _pass(self, now: float) -> list[Decision]:
         out: list[Decision] = []
         heads: list[tuple[OrderKey, int, _Shape]] = []
-        dead: list[tuple[tuple[str, ...], int, str]] = []
-        for i, (key, shape) in enumerate(self._shapes.items()):
+        for i, shape in enumerate(self._shapes.values()):
             top = self._peek(shape)
-            if top is None:
-                dead.append(key)
-            else:
+            if top is not None:
                 heads.append((top[0], i, shape))
-        for key in dead:
-            del self._shapes[key]
         heapq.heapify(heads)
         self._blocked = None
         resv: _Reservation | None = None
@@ -334,32 +393,26 @@ class Scheduler:
     def _try_backfill(
         self, job: Job, shape: _Shape, resv: _Reservation, now: float
     ) -> Start | None:
-        place = self.policy.placement
-        alloc = place(job.gpus, job.topology, shape.clusters, self.state, None)
+        """Start `job` now if that cannot delay the reserved head.
+
+        A job that ends by the shadow time on the reserved cluster may take any free GPUs;
+        one that runs past it may take from the reserved domains only what the head leaves.
+        """
+        alloc = self._place(job, shape, None)
         if alloc is None:
             return None
-        if not self._harms(job, alloc, resv, now):
-            return self._take_extra(job, alloc, resv, now)
-        limit: Limit = {d: max(0, x) for d, x in resv.extra.items()}
-        alloc = place(job.gpus, job.topology, shape.clusters, self.state, limit)
-        if alloc is None or self._harms(job, alloc, resv, now):
-            return None
-        return self._take_extra(job, alloc, resv, now)
-
-    def _harms(self, job: Job, alloc: Allocation, resv: _Reservation, now: float) -> bool:
-        """Would starting `job` on `alloc` now delay the reserved head?"""
-        if alloc.cluster != resv.cluster:
-            return False
-        if now + self._planned(job, alloc.cluster) <= resv.shadow + _EPS:
-            return False
-        extra = resv.extra
-        return any(d in extra and n > extra[d] for d, n in alloc.parts)
-
-    def _take_extra(self, job: Job, alloc: Allocation, resv: _Reservation, now: float) -> Start:
         if alloc.cluster == resv.cluster and now + self._planned(job, alloc.cluster) > resv.shadow + _EPS:
-            for d, n in alloc.parts:
-                if d in resv.extra:
-                    resv.extra[d] -= n
+            extra = resv.extra
+            if any(d in extra and n > extra[d] for d, n in alloc.parts):
+                alloc = self._place(job, shape, resv.limit)
+                if alloc is None:
+                    return None
+            if alloc.cluster == resv.cluster:
+                limit = resv.limit
+                for d, n in alloc.parts:
+                    if d in extra:
+                        x = extra[d] = extra[d] - n
+                        limit[d] = max(0, x)
         return self._start(job, alloc, now)
 
     def _reservation(self, head: Job, shape: _Shape, now: float) -> _Reservation:
@@ -401,7 +454,8 @@ class Scheduler:
             else:
                 continue
             extra = {d: overlay.get(d, state.free[d]) - n for d, n in parts}
-            self._resv = _Reservation(head.id, planned, ci, extra)
+            limit = {d: max(0, x) for d, x in extra.items()}
+            self._resv = _Reservation(head.id, planned, ci, extra, limit)
             return self._resv
         raise InvariantError(
             f"job {head.id} cannot start even when every running job ends; admission missed it"
