@@ -1,0 +1,207 @@
+"""The synthetic national workload: determinism, mix, feasibility and the government caps."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+
+import pytest
+
+from gpufleet.fleet.model import Fleet
+from gpufleet.workload.job import JOB_KINDS, TOPOLOGIES, Job
+from gpufleet.workload.synthetic import expected_jobs, generate, streams
+
+GOV_GROUPS = ("national-ai-projects", "industry-sme-startups", "academia-research")
+
+
+def _landed_gpu_seconds(fleet: Fleet, job: Job, capacity: Counter[str]) -> float:
+    """GPU-seconds on the allowed models, weighted by their capacity (the generator's target)."""
+    ref = fleet.models[job.ref_model].bf16_tflops
+    total = sum(capacity[m] for m in job.models)
+    factor = sum(capacity[m] * ref / fleet.models[m].bf16_tflops for m in job.models) / total
+    return job.gpus * job.runtime * factor
+
+
+def _capacity(fleet: Fleet) -> Counter[str]:
+    cap: Counter[str] = Counter()
+    for c in fleet.clusters:
+        cap[c.gpu_model] += c.gpus
+    return cap
+
+
+# ---- determinism and shape ----
+
+
+def test_same_seed_same_jobs_and_other_seed_other_jobs(korea: Fleet) -> None:
+    a = generate(korea, days=1, seed=11, max_jobs=20_000)
+    assert a == generate(korea, days=1, seed=11, max_jobs=20_000)
+    assert a != generate(korea, days=1, seed=12, max_jobs=20_000)
+
+
+def test_ids_follow_submit_order_within_the_window(scenario: Fleet) -> None:
+    days = 2.0
+    jobs = generate(scenario, days=days, seed=3, max_jobs=50_000)
+    assert jobs
+    assert [j.id for j in jobs] == list(range(len(jobs)))
+    assert jobs == sorted(jobs, key=lambda j: (j.submit, j.id))
+    assert all(0 <= j.submit < days * 86400 for j in jobs)
+
+
+def test_max_jobs_gives_exactly_that_many(korea: Fleet) -> None:
+    assert expected_jobs(korea, days=365) > 1_000_000  # so the benchmark count is reachable
+    assert len(generate(korea, days=365, seed=1, max_jobs=30_000)) == 30_000
+
+
+def test_job_count_tracks_expected_jobs(lab: Fleet) -> None:
+    n = len(generate(lab, days=10, seed=4))
+    expected = expected_jobs(lab, days=10)
+    assert abs(n - expected) < 5 * expected**0.5
+
+
+def test_degenerate_arguments(lab: Fleet) -> None:
+    assert generate(lab, days=0, seed=1) == []
+    assert generate(lab, days=1, seed=1, max_jobs=0) == []
+    with pytest.raises(ValueError):
+        generate(lab, days=-1, seed=1)
+    with pytest.raises(ValueError):
+        generate(lab, days=1, seed=1, load=-0.5)
+
+
+# ---- groups, kinds and load ----
+
+
+def test_streams_cover_the_fleet(mini_national: Fleet, korea: Fleet) -> None:
+    for fleet in (mini_national, korea):
+        ss = streams(fleet)
+        assert sum(s.share for s in ss) == pytest.approx(1.0)
+        assert all(sum(f for _, f in s.mix) == pytest.approx(1.0) for s in ss)
+        groups = {s.group for s in ss}
+        assert set(GOV_GROUPS) | {"foundation-model", "naver-cloud"} <= groups
+        assert {"samsung-fab-ai", "sk-group-gpuaas", "hyundai-physical-ai"} <= groups
+        gov = {s.group: s.share for s in ss if s.pool == "gov"}
+        assert gov["national-ai-projects"] / gov["academia-research"] == pytest.approx(2.5)
+        assert gov["industry-sme-startups"] / gov["academia-research"] == pytest.approx(1.5)
+
+
+def test_generic_fleet_gets_the_generic_mix(lab: Fleet) -> None:
+    (only,) = streams(lab)
+    assert (only.group, only.models, only.share) == ("general", ("H100",), 1.0)
+
+
+def test_offered_shares_match_the_plan(mini_national: Fleet) -> None:
+    """GPU-hours by group and kind follow `streams`, and their total follows `load`.
+
+    Pretrain gangs are few and huge (a few dozen per group here), so their GPU-hours swing by
+    tens of percent from seed to seed; the tight checks use the other kinds and pretrain's
+    share gets a loose bound.
+    """
+    days, load = 30.0, 0.7
+    jobs = generate(mini_national, days=days, seed=21, load=load)
+    cap = _capacity(mini_national)
+    by_group: defaultdict[str, float] = defaultdict(float)
+    by_kind: defaultdict[str, float] = defaultdict(float)
+    for j in jobs:
+        gs = _landed_gpu_seconds(mini_national, j, cap)
+        by_kind[j.kind] += gs
+        if j.kind != "pretrain":
+            by_group[j.group] += gs
+    want_group: defaultdict[str, float] = defaultdict(float)
+    want_kind: defaultdict[str, float] = defaultdict(float)
+    for s in streams(mini_national):
+        for kind, fraction in s.mix:
+            want_kind[kind] += s.share * fraction
+            if kind != "pretrain":
+                want_group[s.group] += s.share * fraction
+    rest, want_rest = sum(by_group.values()), sum(want_group.values())
+    capacity_seconds = mini_national.total_gpus * days * 86400
+    assert rest / capacity_seconds == pytest.approx(load * want_rest, rel=0.1)
+    for group, want in want_group.items():
+        assert by_group[group] / rest == pytest.approx(want / want_rest, rel=0.12), group
+    for kind, want in want_kind.items():
+        if kind != "pretrain":
+            assert by_kind[kind] / rest == pytest.approx(want / want_rest, rel=0.12), kind
+    total = sum(by_kind.values())
+    assert by_kind["pretrain"] / total == pytest.approx(want_kind["pretrain"], rel=0.5)
+
+
+def test_generic_mix_looks_like_acme_seren(lab: Fleet) -> None:
+    """~54% of jobs on 1 GPU, ~97% on <= 8, jobs >= 256 GPUs ~half the GPU time [S124]."""
+    jobs = generate(lab, days=30, seed=8)
+    n = len(jobs)
+    assert 0.45 < sum(j.gpus == 1 for j in jobs) / n < 0.70
+    assert sum(j.gpus <= 8 for j in jobs) / n > 0.95
+    gpu_time = sum(j.gpus * j.runtime for j in jobs)
+    big = sum(j.gpus * j.runtime for j in jobs if j.gpus >= 256)
+    assert 0.3 < big / gpu_time < 0.75
+    evals = [j for j in jobs if j.kind == "eval"]
+    assert Counter(j.gpus for j in evals).most_common(1)[0][0] == 1
+    assert max(j.runtime for j in evals) <= 2 * 3600
+    assert min(j.runtime for j in jobs if j.kind == "pretrain") >= 12 * 3600
+
+
+# ---- every job can run somewhere it is allowed to ----
+
+
+def _check_feasible(fleet: Fleet, jobs: list[Job]) -> None:
+    largest: defaultdict[str, int] = defaultdict(int)
+    block: defaultdict[str, int] = defaultdict(int)
+    domain: defaultdict[str, int] = defaultdict(int)
+    for c in fleet.clusters:
+        m = c.gpu_model
+        largest[m] = max(largest[m], c.gpus)
+        block[m] = max(block[m], min(c.block_domains, c.n_domains) * c.domain_gpus)
+        domain[m] = max(domain[m], c.domain_gpus)
+    need = {"domain": domain, "block": block, "any": largest}
+    for j in jobs:
+        assert j.models, j
+        assert j.ref_model in fleet.models
+        assert j.kind in JOB_KINDS and j.topology in TOPOLOGIES
+        assert j.runtime > 0 and j.gpus > 0
+        assert j.preemptible == (j.kind in ("eval", "batch"))
+        assert 0 <= j.priority <= 3
+        assert j.time_limit is None or j.time_limit >= j.runtime
+        for m in j.models:
+            assert j.gpus <= need[j.topology][m], (j, m)
+
+
+def test_all_jobs_are_feasible(scenario: Fleet) -> None:
+    _check_feasible(scenario, generate(scenario, days=3, seed=5, max_jobs=60_000))
+
+
+def test_all_jobs_are_feasible_on_every_pool(mini_national: Fleet) -> None:
+    _check_feasible(mini_national, generate(mini_national, days=20, seed=6))
+
+
+def test_models_come_from_the_groups_pools(korea: Fleet) -> None:
+    pool_models: defaultdict[str, set[str]] = defaultdict(set)
+    for s in streams(korea):
+        pool_models[s.group] |= set(s.models)
+    jobs = generate(korea, days=2, seed=9, max_jobs=100_000)
+    assert {j.group for j in jobs} >= set(GOV_GROUPS) | {"naver-cloud", "samsung-fab-ai"}
+    for j in jobs:
+        assert set(j.models) <= pool_models[j.group], j
+
+
+def test_government_caps(korea: Fleet, mini_national: Fleet) -> None:
+    """Per project: B200 <= 128 GPUs, H200 <= 256 GPUs [S29]."""
+    cap = {"B200": 128, "H200": 256}
+    for fleet in (korea, mini_national):
+        jobs = generate(fleet, days=10, seed=2, max_jobs=300_000)
+        gov = [j for j in jobs if j.group in GOV_GROUPS]
+        assert any(j.gpus == 256 for j in gov) and any(j.gpus == 128 for j in gov)
+        for j in gov:
+            assert j.gpus <= 256
+            for m in j.models:
+                assert j.gpus <= cap.get(m, 256), (j, m)
+
+
+def test_foundation_teams_run_large_gangs(single: Callable[..., Fleet]) -> None:
+    """Foundation-model teams lease from NAVER/SK [S33] and pretrain on 512-2,048 GPUs [S34]."""
+    sk = single("SK Telecom", "GB300", 2304)
+    (lease,) = [s for s in streams(sk) if s.group == "foundation-model"]
+    assert lease.share == pytest.approx(0.25)  # capped at a quarter of a small lessor
+    jobs = [j for j in generate(sk, days=200, seed=13) if j.group == "foundation-model"]
+    gangs = [j for j in jobs if j.kind == "pretrain"]
+    assert len(gangs) > 5
+    assert all(512 <= j.gpus <= 2048 and j.runtime >= 86400 for j in gangs)
+    assert {j.topology for j in gangs} <= {"block", "any"}
