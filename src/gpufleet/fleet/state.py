@@ -30,6 +30,7 @@ class AllocationState:
     """Free GPUs per domain, block and cluster, updated in O(1) per touched domain."""
 
     __slots__ = (
+        "levels",
         "block_free",
         "block_full",
         "buckets",
@@ -51,11 +52,15 @@ class AllocationState:
             [{} for _ in range(c.domain_gpus + 1)] for c in fleet.clusters
         ]
         self.held: dict[int, Allocation] = {}
+        # levels[c]: bit f is set when some domain of cluster c has exactly f free GPUs, so the
+        # smallest level >= g is one shift and one lowest-bit operation away.
+        self.levels: list[int] = [0] * len(fleet.clusters)
         for d, cap in enumerate(fleet.domain_gpus):
             b = fleet.domain_block[d]
             self.block_free[b] += cap
             self.block_full[b] += 1
             self.buckets[fleet.domain_cluster[d]][cap][d] = None
+            self.levels[fleet.domain_cluster[d]] |= 1 << cap
 
     # -- mutation -------------------------------------------------------------------------
     def take(self, job_id: int, alloc: Allocation) -> None:
@@ -80,6 +85,7 @@ class AllocationState:
         buckets = self.buckets[ci]
         free = self.free
         domain_block = fleet.domain_block
+        levels = self.levels[ci]
         for d, n in alloc.parts:
             f = free[d]
             g = f + sign * n
@@ -88,9 +94,13 @@ class AllocationState:
                     f"domain {d}: {f} free, cannot {'take' if sign < 0 else 'return'} {n}"
                 )
             if f:
-                del buckets[f][d]
+                bucket = buckets[f]
+                del bucket[d]
+                if not bucket:
+                    levels &= ~(1 << f)
             if g:
                 buckets[g][d] = None
+                levels |= 1 << g
             free[d] = g
             b = domain_block[d]
             self.block_free[b] += g - f
@@ -100,6 +110,7 @@ class AllocationState:
             elif g == cap:
                 self.block_full[b] += 1
                 self.cluster_full[ci] += 1
+        self.levels[ci] = levels
         self.cluster_free[ci] += sign * sum(n for _, n in alloc.parts)
 
     # -- queries --------------------------------------------------------------------------
@@ -130,6 +141,9 @@ class AllocationState:
                 for d in members:
                     if self.free[d] != f or f == 0:
                         raise InvariantError(f"domain {d} indexed at {f}, has {self.free[d]}")
+            mask = sum(1 << f for f, members in enumerate(bucket) if members and f)
+            if self.levels[ci] != mask:
+                raise InvariantError(f"cluster {ci}: free-level mask out of date")
             doms = fleet.cluster_domains(ci)
             cap = fleet.clusters[ci].domain_gpus
             if self.cluster_free[ci] != sum(self.free[d] for d in doms):

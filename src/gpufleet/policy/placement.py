@@ -30,9 +30,23 @@ def topo_best_fit(
     best: Allocation | None = None
     best_key: tuple[int, int, int, int] | None = None
     cluster_free = view.cluster_free
+    clusters_of = view.fleet.clusters
+    levels = view.levels
     for rank, ci in enumerate(clusters):
         if cluster_free[ci] < gpus:
             continue
+        if limit is None and gpus <= clusters_of[ci].domain_gpus:
+            # inline fast path: the tightest single domain, from the free-level mask
+            m = levels[ci] >> gpus
+            if m:
+                left = (m & -m).bit_length() - 1
+                key = (1, 1, left, rank)
+                if best_key is None or key < best_key:
+                    d = next(iter(view.buckets[ci][gpus + left]))
+                    best, best_key = Allocation(ci, ((d, gpus),)), key
+                    if not left:
+                        break
+                continue
         found = fit_cluster(view, ci, gpus, topology, limit, smallest=True)
         if found is None:
             continue
@@ -40,7 +54,7 @@ def topo_best_fit(
         key = (score[0], score[1], score[2], rank)
         if best_key is None or key < best_key:
             best, best_key = alloc, key
-            if score[2] == 0 and score[0] == -(-gpus // view.fleet.clusters[ci].domain_gpus):
+            if score[2] == 0 and score[0] == -(-gpus // clusters_of[ci].domain_gpus):
                 break  # a perfect fit cannot be beaten by a later-ranked cluster
     return best
 
@@ -112,9 +126,17 @@ def fit_cluster(
     fleet = view.fleet
     cap = fleet.clusters[ci].domain_gpus
     if gpus <= cap:
-        d = _one_domain(view.buckets[ci], gpus, cap, limit, smallest)
-        if d is not None:
-            return Allocation(ci, ((d, gpus),)), (1, 1, view.free[d] - gpus)
+        if limit is None:
+            # the free-level mask gives the tightest (or loosest) level in O(1)
+            m = view.levels[ci] >> gpus
+            if m:
+                f = gpus + ((m & -m).bit_length() - 1) if smallest else m.bit_length() - 1 + gpus
+                d = next(iter(view.buckets[ci][f]))
+                return Allocation(ci, ((d, gpus),)), (1, 1, f - gpus)
+        else:
+            d = _one_domain(view.buckets[ci], gpus, cap, limit, smallest)
+            if d is not None:
+                return Allocation(ci, ((d, gpus),)), (1, 1, view.free[d] - gpus)
         if topology == "domain":
             return None
     elif topology == "domain":

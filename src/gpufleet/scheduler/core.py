@@ -37,6 +37,9 @@ from gpufleet.scheduler.events import Cancel, Decision, Event, Finish, Reject, S
 from gpufleet.workload.job import TOPOLOGIES, Job
 
 _EPS = 1e-9
+# A reservation whose GPUs came back early stays a valid promise; it is recomputed (to move
+# the shadow time earlier) at most this often, like Slurm's backfill interval (bf_interval).
+RESERVATION_REFRESH_S = 30.0
 
 
 @dataclass(slots=True)
@@ -80,14 +83,18 @@ class Scheduler:
         self.running: dict[int, _Running] = {}
         self._shapes: dict[tuple[tuple[str, ...], int, str], _Shape] = {}
         self._job_shape: dict[int, _Shape] = {}
-        self._ends: SortedList = SortedList()  # (planned end, job id) of running jobs
+        # per cluster: (planned end, job id) of its running jobs, for shadow times
+        self._ends: list[SortedList] = [SortedList() for _ in fleet.clusters]
         self._candidates: dict[tuple[str, ...], tuple[int, ...]] = {}
         self._speed: dict[tuple[str, int], float] = {}
         self._new: list[Job] = []
         self._full_pass = False
         self._dirty: set[int] = set()  # clusters whose GPUs came back since the last pass
-        self._cluster_shapes: list[list[_Shape]] = [[] for _ in fleet.clusters]
+        self._active: dict[tuple[tuple[str, ...], int, str], _Shape] = {}  # shapes with jobs
         self._csets: dict[tuple[int, ...], int] = {}
+        self._cset_mask: list[int] = []  # candidate set -> bit mask of its clusters
+        self._resv_stale = False
+        self._resv_at = 0.0
         self._blocked: tuple[OrderKey, int] | None = None
         self._resv: _Reservation | None = None
         self._cluster_model = tuple(c.gpu_model for c in fleet.clusters)
@@ -179,10 +186,12 @@ class Scheduler:
             clusters = tuple(
                 ci for ci in self._clusters_for(job) if self._capacity(ci, job.topology) >= job.gpus
             )
-            cset = self._csets.setdefault(clusters, len(self._csets))
+            cset = self._csets.get(clusters)
+            if cset is None:
+                cset = self._csets[clusters] = len(self._cset_mask)
+                self._cset_mask.append(sum(1 << ci for ci in clusters))
             shape = self._shapes[key] = _Shape(job.gpus, job.topology, clusters, cset)
-            for ci in clusters:
-                self._cluster_shapes[ci].append(shape)
+        self._active[key] = shape
         self.pending[job.id] = job
         self._job_shape[job.id] = shape
         heapq.heappush(shape.heap, (self.policy.order(job), job.id))
@@ -193,13 +202,14 @@ class Scheduler:
         if run is None:
             raise InvariantError(f"finish of job {job_id}, which is not running")
         self.state.release(job_id)
-        self._ends.remove((run.planned_end, job_id))
-        self._dirty.add(run.allocation.cluster)
+        ci = run.allocation.cluster
+        self._ends[ci].remove((run.planned_end, job_id))
+        self._dirty.add(ci)
         resv = self._resv
         if resv is not None and (cancelled or now < run.planned_end - _EPS):
             # GPUs came back earlier than planned: the shadow time may move earlier.
-            if run.allocation.cluster in self._job_shape_clusters(resv.job_id):
-                self._resv = None
+            if ci in self._job_shape_clusters(resv.job_id):
+                self._resv_stale = True
 
     def _job_shape_clusters(self, job_id: int) -> tuple[int, ...]:
         shape = self._job_shape.get(job_id)
@@ -262,28 +272,29 @@ class Scheduler:
         if head is None:
             return self._pass(now)
         shape = self._job_shape[head.id]
-        if self._place(head, shape, None) is not None or (self.policy.backfill and self._resv is None):
+        if self._place(head, shape, None) is not None:
             return self._pass(now)
         if not self.policy.backfill:
             return []
-        resv = self._reservation(head, shape, now)
-        seen: set[int] = {id(shape)}
-        heads: list[tuple[OrderKey, int, _Shape]] = []
+        resv = self._resv
+        if resv is None or (self._resv_stale and now >= self._resv_at + RESERVATION_REFRESH_S):
+            self._resv = None
+            return self._pass(now)
+        dirty = 0
+        for ci in self._dirty:
+            dirty |= 1 << ci
         free = self.state.cluster_free
+        masks = self._cset_mask
         most: dict[int, int] = {}  # candidate set -> most free GPUs in one of its clusters
-        for ci in sorted(self._dirty):
-            for sh in self._cluster_shapes[ci]:
-                if id(sh) in seen:
-                    continue
-                seen.add(id(sh))
-                m = most.get(sh.cset)
-                if m is None:
-                    m = most[sh.cset] = max(free[c] for c in sh.clusters)
-                if sh.gpus > m:
-                    continue
-                top = self._peek(sh)
-                if top is not None:
-                    heads.append((top[0], len(heads), sh))
+        heads: list[tuple[OrderKey, int, _Shape]] = []
+        for sh in self._live_shapes():
+            if sh is shape or not masks[sh.cset] & dirty:
+                continue
+            m = most.get(sh.cset)
+            if m is None:
+                m = most[sh.cset] = max(free[c] for c in sh.clusters)
+            if sh.gpus <= m:
+                heads.append((sh.heap[0][0], len(heads), sh))
         heapq.heapify(heads)
         out: list[Decision] = []
         while heads:
@@ -300,11 +311,7 @@ class Scheduler:
 
     def _pass(self, now: float) -> list[Decision]:
         out: list[Decision] = []
-        heads: list[tuple[OrderKey, int, _Shape]] = []
-        for i, shape in enumerate(self._shapes.values()):
-            top = self._peek(shape)
-            if top is not None:
-                heads.append((top[0], i, shape))
+        heads = [(sh.heap[0][0], i, sh) for i, sh in enumerate(self._live_shapes())]
         heapq.heapify(heads)
         self._blocked = None
         resv: _Reservation | None = None
@@ -367,6 +374,19 @@ class Scheduler:
                 out.append(started)
         return out
 
+    def _live_shapes(self) -> list[_Shape]:
+        """Shapes with pending jobs, each with a live head; empty ones leave the active set."""
+        live: list[_Shape] = []
+        gone: list[tuple[tuple[str, ...], int, str]] = []
+        for key, sh in self._active.items():
+            if self._peek(sh) is None:
+                gone.append(key)
+            else:
+                live.append(sh)
+        for key in gone:
+            del self._active[key]
+        return live
+
     def _peek(self, shape: _Shape) -> tuple[OrderKey, int] | None:
         heap = shape.heap
         pending = self.pending
@@ -386,7 +406,7 @@ class Scheduler:
         duration, timed_out = self.duration(job, alloc.cluster)
         planned = now + self._planned(job, alloc.cluster)
         self.running[job.id] = _Running(job, alloc, now, planned)
-        self._ends.add((planned, job.id))
+        self._ends[alloc.cluster].add((planned, job.id))
         return Start(job.id, alloc, duration, timed_out)
 
     # -- EASY backfill --------------------------------------------------------------------
@@ -424,15 +444,14 @@ class Scheduler:
         state = self.state
         g = head.gpus
         topo = head.topology
-        cands = set(shape.clusters)
         overlay: dict[int, int] = {}
         gain: dict[int, int] = {}
         bgain: dict[int, int] = {}
-        for planned, jid in self._ends:
+        self._resv_at = now
+        self._resv_stale = False
+        for planned, jid in heapq.merge(*(self._ends[ci] for ci in shape.clusters)):
             alloc = self.running[jid].allocation
             ci = alloc.cluster
-            if ci not in cands:
-                continue
             cap = fleet.clusters[ci].domain_gpus
             hit_domain: int | None = None
             hit_block: int | None = None
@@ -481,5 +500,5 @@ class Scheduler:
                 raise InvariantError(f"job {jid} holds {run.allocation.gpus} GPUs, asked {run.job.gpus}")
         if set(self.pending) & set(self.running):
             raise InvariantError("a job is both pending and running")
-        if len(self._ends) != len(self.running):
+        if sum(len(e) for e in self._ends) != len(self.running):
             raise InvariantError("planned-end index out of date")

@@ -1,0 +1,49 @@
+"""Benchmark: N synthetic jobs through korea-2025 with EASY backfill and topology-aware placement.
+
+Run: .venv/bin/python bench/bench_sim.py [--jobs 1000000] [--policy fifo+easy]
+Prints generation time, simulation wall time, peak memory (RSS) and headline metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+from gpufleet.engine.sim import simulate
+from gpufleet.fleet.loader import load_fleet
+from gpufleet.metrics.summary import summarize
+from gpufleet.policy.registry import resolve
+from gpufleet.workload.synthetic import generate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--jobs", type=int, default=1_000_000)
+    ap.add_argument("--policy", default="fifo+easy")
+    ap.add_argument("--placement", default="topo-best-fit")
+    ap.add_argument("--scenario", default="korea-2025")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    fleet = load_fleet(args.scenario)
+    t0 = time.perf_counter()
+    jobs = generate(fleet, days=365, seed=args.seed, max_jobs=args.jobs)
+    gen = time.perf_counter() - t0
+    window = jobs[-1].submit
+    t0 = time.perf_counter()
+    rec = simulate(fleet, jobs, resolve(args.policy, args.placement), window=window, seed=args.seed)
+    sim = time.perf_counter() - t0
+    m = summarize(rec)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"scenario {fleet.name}: {fleet.total_gpus:,} GPUs, {fleet.n_nodes:,} nodes")
+    print(f"jobs {len(jobs):,} over {window / 86400:.2f} days; policy {args.policy}")
+    print(f"generate {gen:.1f} s; simulate {sim:.1f} s ({sim / len(jobs) * 1e6:.1f} us/job)")
+    print(f"peak RSS {rss:,.0f} MiB")
+    print(
+        f"utilization {m['utilization']:.3f}; wait mean {m['wait_s']['mean']:.0f} s "
+        f"p95 {m['wait_s']['p95']:.0f} s; rejected {m['rejected']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
