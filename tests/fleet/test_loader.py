@@ -189,8 +189,22 @@ BAD_CASES = {
         ["sites[0].clusters[0].gpus (line 11)", "12 GPUs", "8-GPU domains"],
     ),
     "gpus_not_whole_nvl72_racks": (
-        BASE.replace("gpus: 16", "gpus: 100\n        domain: nvl72"),
+        BASE.replace("gpus: 16", "gpus: 100\n        domain: nvl72").replace(
+            "gpu_model: H100", "gpu_model: GB200"
+        ),
         ["sites[0].clusters[0].gpus (line 11)", "100 GPUs", "72-GPU domains"],
+    ),
+    "domain_size_not_the_models": (
+        BASE.replace("gpus: 16", "gpus: 144\n        domain: nvl72"),
+        ["sites[0].clusters[0].domain (line 12)", "H100 has 8-GPU NVLink domains"],
+    ),
+    "duplicate_yaml_key": (
+        BASE.replace("gpus: 16", "gpus: 16\n        gpus: 8"),
+        ["line 12", "duplicate key 'gpus'"],
+    ),
+    "boolean_gpu_count": (
+        BASE.replace("gpus: 16", "gpus: true"),
+        ["sites[0].clusters[0].gpus (line 11)", "integer"],
     ),
     "unknown_cluster_field": (
         BASE.replace("gpus: 16", "gpus: 16\n        colour: red"),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from gpufleet.errors import ConfigError
 from gpufleet.fleet.catalog import CATALOG, GpuModel
@@ -42,13 +43,21 @@ class _ClusterIn(BaseModel):
     model_config = _STRICT
     id: str = Field(min_length=1)
     gpu_model: str = Field(min_length=1)
-    gpus: int = Field(gt=0)
+    gpus: int = Field(gt=0, strict=True)
     domain: Literal["hgx8", "nvl72", "pcie8", "quad4"] = "hgx8"
-    domain_gpus: int | None = Field(default=None, gt=0)
-    node_gpus: int | None = Field(default=None, gt=0)
-    block_domains: int | None = Field(default=None, gt=0)
+    domain_gpus: int | None = Field(default=None, gt=0, strict=True)
+    node_gpus: int | None = Field(default=None, gt=0, strict=True)
+    block_domains: int | None = Field(default=None, gt=0, strict=True)
     node_kw: float = Field(default=0.0, ge=0)
     source: str = Field(min_length=1)
+
+
+def _date_text(v: object) -> object:
+    """YAML reads an unquoted 2026-03-01 as a date; keep it as its ISO text."""
+    return v.isoformat() if isinstance(v, date) else v
+
+
+DateText = Annotated[str, BeforeValidator(_date_text)]
 
 
 class _SiteIn(BaseModel):
@@ -63,7 +72,7 @@ class _SiteIn(BaseModel):
     power_budget_mw: float = Field(default=0.0, ge=0)
     pue: float = Field(default=1.4, ge=1.0, le=3.0)
     program: str = ""
-    online: str = ""
+    online: DateText = ""
     source: str = Field(min_length=1)
     clusters: list[_ClusterIn] = Field(min_length=1)
 
@@ -72,7 +81,7 @@ class _ScenarioIn(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1)
     description: str = ""
-    as_of: str = ""
+    as_of: DateText = ""
     sources: dict[str, str] = {}
     gpu_models: dict[str, _GpuModelIn] = {}
     sites: list[_SiteIn] = Field(min_length=1)
@@ -158,6 +167,15 @@ def _cluster(
             path, n, (*loc, "gpu_model"), f"unknown GPU model {c.gpu_model!r}; known: {known}"
         )
     d_gpus, n_gpus, b_domains = DOMAIN_PRESETS[c.domain]
+    nvlink = models[c.gpu_model].nvlink_domain
+    if nvlink > 1 and (c.domain_gpus or d_gpus) != nvlink:
+        raise error_at(
+            path,
+            n,
+            (*loc, "domain"),
+            f"{c.gpu_model} has {nvlink}-GPU NVLink domains; domain gives {c.domain_gpus or d_gpus}"
+            f" (use domain: {'nvl72' if nvlink == 72 else 'hgx8'})",
+        )
     d_gpus = c.domain_gpus or d_gpus
     n_gpus = c.node_gpus or min(n_gpus, d_gpus)
     b_domains = c.block_domains or b_domains

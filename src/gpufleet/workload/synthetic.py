@@ -77,6 +77,10 @@ _PROFILES: dict[str, _Profile] = {
 # clusters of >= 2,048 GPUs [S38]; weights [A]. 1-14 days per run [A] (DeepSeek-V3 trained
 # ~55 days on 2,048 GPUs [S120], in restarts).
 _FOUNDATION_PRETRAIN = _Profile(((512, 0.40), (1024, 0.40), (2048, 0.20)), (_DAY, 14 * _DAY))
+# Industrial simulation and digital twins (Omniverse, Isaac Sim, cuLitho farms [S9][S10]) run
+# on whole servers and multi-server farms for hours [A]; this replaces the generic batch profile
+# for the AI factories' simulation share.
+_SIMULATION = _Profile(((8, 0.50), (16, 0.25), (32, 0.15), (64, 0.10)), (_HOUR, 2 * _DAY))
 
 # Higher is more urgent [A]: serving first, then the long gangs, then the rest.
 _PRIORITY = {"inference": 3, "pretrain": 2, "finetune": 1, "eval": 0, "batch": 0}  # [A]
@@ -284,7 +288,12 @@ def _plan(fleet: Fleet) -> list[_StreamPlan]:
         if pool in _FOUNDATION_LESSORS:
             gpus -= leased * gpus / lessor_gpus
         for spec in _POOL_GROUPS[pool]:
-            plans.append(_stream_plan(fleet, pool, spec, clusters, gpus * spec.fraction / total))
+            share = gpus * spec.fraction / total
+            if spec.graphics_batch:
+                sim = _PROFILES | {"batch": _SIMULATION}
+                plans.append(_stream_plan(fleet, pool, spec, clusters, share, sim))
+            else:
+                plans.append(_stream_plan(fleet, pool, spec, clusters, share))
     if leased > 0:
         profiles = _PROFILES | {"pretrain": _FOUNDATION_PRETRAIN}
         plans.append(_stream_plan(fleet, "lease", _FOUNDATION, lessors, leased / total, profiles))

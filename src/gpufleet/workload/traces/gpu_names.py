@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from gpufleet.errors import ConfigError
 from gpufleet.fleet.catalog import CATALOG
 
 # Longest names first, so "GB200" is not read as "B200" and "GH200" not as "H200".
@@ -26,3 +27,12 @@ def catalog_model(name: str) -> str | None:
     key = _VENDOR.sub("", _SEPARATORS.sub("", name.upper()))
     m = _LEADING.match(key)
     return m.group(1) if m else None
+
+
+def require_model(name: str, option: str = "ref_model") -> str:
+    """`name` if it is a catalog model; ConfigError naming the option and the choices if not."""
+    if name not in CATALOG:
+        raise ConfigError(
+            f"{option}: unknown GPU model {name!r}; expected one of {', '.join(sorted(CATALOG))}"
+        )
+    return name
