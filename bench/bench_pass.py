@@ -27,7 +27,9 @@ def main() -> None:
     ap.add_argument("--policy", default="fifo+easy")
     args = ap.parse_args()
     fleet = load_fleet("korea-2025")
-    jobs = [replace(j, submit=0.0) for j in generate(fleet, days=365, seed=1, max_jobs=args.pending)]
+    jobs = [
+        replace(j, submit=0.0) for j in generate(fleet, days=365, seed=1, max_jobs=args.pending)
+    ]
     sched = Scheduler(fleet, resolve(args.policy))
     for j in jobs:
         sched.apply(Submit(j), 0.0)
@@ -35,14 +37,19 @@ def main() -> None:
     started = sched.decide(0.0)
     cold = time.perf_counter() - t0
     print(f"cold pass: {len(jobs):,} pending, {len(started):,} started, {cold:.3f} s")
-    print(f"  busy GPUs {sched.state.busy_gpus:,} of {fleet.total_gpus:,}; pending {len(sched.pending):,}")
+    print(
+        f"  busy GPUs {sched.state.busy_gpus:,} of {fleet.total_gpus:,}; "
+        f"pending {len(sched.pending):,}"
+    )
     victim = min(sched.running)
     sched.apply(Finish(victim), 1.0)
     sched._full_pass = True  # measure the full pass, not the incremental one
     t0 = time.perf_counter()
     again = sched.decide(1.0)
     busy = time.perf_counter() - t0
-    print(f"busy full pass: {len(sched.pending):,} pending, {len(again)} started, {busy * 1e3:.1f} ms")
+    print(
+        f"busy full pass: {len(sched.pending):,} pending, {len(again)} started, {busy * 1e3:.1f} ms"
+    )
     sched.apply(Finish(max(sched.running)), 2.0)
     t0 = time.perf_counter()
     inc = sched.decide(2.0)

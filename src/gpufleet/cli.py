@@ -21,6 +21,12 @@ DEFAULT_SCENARIO = "korea-2025"
 DEFAULT_POLICY = "fifo+easy"
 
 
+def _console() -> Console:
+    """Stdout console; at least 120 columns wide when not a terminal (pipes, files, tests)."""
+    c = Console()
+    return c if c.is_terminal else Console(width=max(c.width, 120))
+
+
 def _fail(err: GpufleetError) -> None:
     click.echo(f"gpufleet: error: {err}", err=True)
     sys.exit(2)
@@ -55,7 +61,7 @@ def fleet_show(scenario: str) -> None:
     from gpufleet.report.tables import fleet_tables
 
     fl = load_fleet(scenario)
-    console = Console()
+    console = _console()
     for table in fleet_tables(fl):
         console.print(table)
 
@@ -67,7 +73,9 @@ def fleet_list() -> None:
 
     for name in builtin_scenarios():
         fl = load_fleet(name)
-        click.echo(f"{name:<16} {fl.total_gpus:>8,} GPUs  {len(fl.sites):>3} sites  {fl.description}")
+        click.echo(
+            f"{name:<16} {fl.total_gpus:>8,} GPUs  {len(fl.sites):>3} sites  {fl.description}"
+        )
 
 
 @main.command()
@@ -79,7 +87,9 @@ def policies() -> None:
         click.echo(f"{kind:<10} {name:<14} {desc}")
 
 
-def _load_workload(spec: str, fl: Any, days: float, seed: int, load: float, max_jobs: int | None) -> list[Any]:
+def _load_workload(
+    spec: str, fl: Any, days: float, seed: int, load: float, max_jobs: int | None
+) -> list[Any]:
     if spec == "synthetic":
         from gpufleet.workload.synthetic import generate
 
@@ -102,14 +112,28 @@ def _load_workload(spec: str, fl: Any, days: float, seed: int, load: float, max_
 
 @main.command()
 @click.option("--scenario", default=DEFAULT_SCENARIO, show_default=True, help="NAME or FILE.yaml")
-@click.option("--workload", default="synthetic", show_default=True, help="'synthetic' or FILE (.parquet, .csv)")
-@click.option("--policy", default=DEFAULT_POLICY, show_default=True, help="ORDER[+easy]; see `gpufleet policies`")
+@click.option(
+    "--workload",
+    default="synthetic",
+    show_default=True,
+    help="'synthetic' or FILE (.parquet, .csv)",
+)
+@click.option(
+    "--policy",
+    default=DEFAULT_POLICY,
+    show_default=True,
+    help="ORDER[+easy]; see `gpufleet policies`",
+)
 @click.option("--placement", default="topo-best-fit", show_default=True)
 @click.option("--days", default=30.0, show_default=True, type=float, help="days of arrivals")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--load", default=0.85, show_default=True, type=float, help="offered load (synthetic)")
+@click.option(
+    "--load", default=0.85, show_default=True, type=float, help="offered load (synthetic)"
+)
 @click.option("--max-jobs", default=None, type=int, help="cap the number of jobs")
-@click.option("--out", "out_dir", default=None, type=click.Path(path_type=Path), help="write records here")
+@click.option(
+    "--out", "out_dir", default=None, type=click.Path(path_type=Path), help="write records here"
+)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def simulate(
     scenario: str,
@@ -145,7 +169,7 @@ def simulate(
         raise TraceError(f"workload {workload!r} has no jobs in the first {days:g} days")
     rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console)
     metrics = summarize(rec)
-    out = Console()
+    out = _console()
     for table in summary_tables(metrics):
         out.print(table)
     if out_dir is not None:
@@ -156,7 +180,14 @@ def simulate(
 
 
 def _run_with_progress(
-    run: Callable[..., Any], fl: Any, jobs: list[Any], pol: Any, days: float, seed: int, quiet: bool, console: Console
+    run: Callable[..., Any],
+    fl: Any,
+    jobs: list[Any],
+    pol: Any,
+    days: float,
+    seed: int,
+    quiet: bool,
+    console: Console,
 ) -> Any:
     if quiet:
         return run(fl, jobs, pol, window=days * 86400.0, seed=seed)

@@ -105,7 +105,9 @@ def validate(model: type[M], data: Any, path: Path, node: yaml.Node | None) -> M
         raise ConfigError(f"{path}: {format_loc(loc)}{where}: {msg}{extra}") from None
 
 
-def error_at(path: Path, node: yaml.Node | None, loc: tuple[int | str, ...], msg: str) -> ConfigError:
+def error_at(
+    path: Path, node: yaml.Node | None, loc: tuple[int | str, ...], msg: str
+) -> ConfigError:
     """Build a ConfigError for a cross-field check found after pydantic validation."""
     line = _line_of(node, loc)
     where = f" (line {line})" if line else ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from conftest import make_fleet
-
 from gpufleet.engine.record import COMPLETED, REJECTED, TIMEOUT
 from gpufleet.engine.sim import simulate
 from gpufleet.policy.registry import resolve
@@ -73,23 +72,27 @@ def test_backfill_uses_extra_gpus() -> None:
 
 
 def test_time_limit_and_scaling() -> None:
-    """Run time scales by BF16 throughput; a time limit cuts it.
+    """Run time and time limit scale by BF16 throughput; the limit cuts the run.
 
-    On B200 (2,250 TF) a 989 TF-H100 reference run of 2,250 s takes 989 s. With a 500 s limit
-    the job ends at 500 s and is recorded as timed out.
+    On B200 (2,250 TF) a 989 TF-H100 reference run of 2,250 s takes 989 s. A 500 s limit on
+    H100 is 500 x 989 / 2,250 = 219.78 s on B200: the job ends there, timed out.
     """
     fleet = make_fleet(("b", "B200", 8, 8, 8, 1))
     jobs = [Job(0, "a", 0.0, 8, 2250.0), Job(1, "a", 0.0, 8, 2250.0, time_limit=500.0)]
     rec = simulate(fleet, jobs, resolve("fifo"))
     assert math.isclose(rec.end[0], 989.0)
     assert rec.state[0] == COMPLETED
-    assert math.isclose(rec.end[1] - rec.start[1], 500.0)
+    assert math.isclose(rec.end[1] - rec.start[1], 500.0 * 989.0 / 2250.0)
     assert rec.state[1] == TIMEOUT
 
 
 def test_impossible_job_is_rejected_not_lost() -> None:
     """17 GPUs never fit in 16; a model the fleet lacks never fits: both are rejected."""
-    jobs = [Job(0, "a", 0.0, 17, 10.0), Job(1, "a", 0.0, 1, 10.0, models=("B200",)), Job(2, "a", 0.0, 1, 10.0)]
+    jobs = [
+        Job(0, "a", 0.0, 17, 10.0),
+        Job(1, "a", 0.0, 1, 10.0, models=("B200",)),
+        Job(2, "a", 0.0, 1, 10.0),
+    ]
     rec = simulate(TWO_NODES, jobs, resolve("fifo+easy"))
     assert list(rec.state) == [REJECTED, REJECTED, COMPLETED]
     assert "17 GPUs" in rec.reasons[0]

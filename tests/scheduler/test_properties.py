@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from conftest import make_fleet
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import make_fleet
 from gpufleet.engine.record import COMPLETED, REJECTED, TIMEOUT
 from gpufleet.engine.sim import simulate
 from gpufleet.fleet.model import Fleet

@@ -51,7 +51,9 @@ def simulate(
     n = len(jobs)
     if window is None:
         window = jobs[-1].submit if jobs else 0.0
-    rec = RunRecord.empty(fleet, jobs, policy.name, policy.placement_name, seed, window, sample_every)
+    rec = RunRecord.empty(
+        fleet, jobs, policy.name, policy.placement_name, seed, window, sample_every
+    )
     index = {j.id: i for i, j in enumerate(jobs)}
     if len(index) != n:
         from gpufleet.errors import TraceError

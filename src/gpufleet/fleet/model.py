@@ -171,9 +171,7 @@ class Fleet:
 
     def cluster_blocks(self, ci: int) -> range:
         first = self.cluster_first_block[ci]
-        last = (
-            self.cluster_first_block[ci + 1] if ci + 1 < len(self.clusters) else self.n_blocks
-        )
+        last = self.cluster_first_block[ci + 1] if ci + 1 < len(self.clusters) else self.n_blocks
         return range(first, last)
 
     def cluster_domains(self, ci: int) -> range:

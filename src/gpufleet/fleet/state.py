@@ -30,7 +30,6 @@ class AllocationState:
     """Free GPUs per domain, block and cluster, updated in O(1) per touched domain."""
 
     __slots__ = (
-        "levels",
         "block_free",
         "block_full",
         "buckets",
@@ -39,6 +38,7 @@ class AllocationState:
         "fleet",
         "free",
         "held",
+        "levels",
     )
 
     def __init__(self, fleet: Fleet) -> None:

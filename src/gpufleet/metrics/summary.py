@@ -64,12 +64,16 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
     groups: dict[str, dict[str, float]] = {}
     asked: dict[str, float] = {}
     for i, j in enumerate(jobs):
-        g = groups.setdefault(j.group or j.tenant, {"jobs": 0, "gpu_hours": 0.0, "window_gpu_hours": 0.0})
+        g = groups.setdefault(
+            j.group or j.tenant, {"jobs": 0, "gpu_hours": 0.0, "window_gpu_hours": 0.0}
+        )
         g["jobs"] += 1
         g["gpu_hours"] += busy_total[i] / 3600.0
         g["window_gpu_hours"] += busy_in_window[i] / 3600.0
         if submit[i] <= window and ran[i]:
-            asked[j.group or j.tenant] = asked.get(j.group or j.tenant, 0.0) + busy_total[i] / 3600.0
+            asked[j.group or j.tenant] = (
+                asked.get(j.group or j.tenant, 0.0) + busy_total[i] / 3600.0
+            )
     ratios = [
         min(1.0, g["window_gpu_hours"] / asked[k]) if asked.get(k) else float("nan")
         for k, g in groups.items()

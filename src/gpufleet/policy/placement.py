@@ -131,8 +131,8 @@ def fit_cluster(
             m = view.levels[ci] >> gpus
             if m:
                 f = gpus + ((m & -m).bit_length() - 1) if smallest else m.bit_length() - 1 + gpus
-                d = next(iter(view.buckets[ci][f]))
-                return Allocation(ci, ((d, gpus),)), (1, 1, f - gpus)
+                first = next(iter(view.buckets[ci][f]))
+                return Allocation(ci, ((first, gpus),)), (1, 1, f - gpus)
         else:
             d = _one_domain(view.buckets[ci], gpus, cap, limit, smallest)
             if d is not None:
@@ -201,7 +201,9 @@ def _block_frees(view: FleetView, b: int, limit: Limit) -> list[tuple[int, int]]
     return frees
 
 
-def _one_block(view: FleetView, ci: int, gpus: int, limit: Limit) -> tuple[Allocation, Score] | None:
+def _one_block(
+    view: FleetView, ci: int, gpus: int, limit: Limit
+) -> tuple[Allocation, Score] | None:
     """The block that holds the job in the fewest domains, then with the least left free.
 
     Blocks with enough wholly free domains reach the fewest-domains bound without a scan; the

@@ -56,7 +56,9 @@ def timeseries_table(rec: RunRecord) -> pa.Table:
     fleet = rec.fleet
     keys = sorted({(c.site, c.gpu_model) for c in fleet.clusters})
     idx = {k: i for i, k in enumerate(keys)}
-    cols: dict[str, list[Any]] = {k: [] for k in ("time", "site", "gpu_model", "busy_gpus", "total_gpus")}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("time", "site", "gpu_model", "busy_gpus", "total_gpus")
+    }
     totals = [0] * len(keys)
     members: list[int] = []
     for c in fleet.clusters:

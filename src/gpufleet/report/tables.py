@@ -11,69 +11,66 @@ from gpufleet.fleet.model import Fleet
 
 
 def fleet_tables(fleet: Fleet) -> list[Table]:
-    """Sites with their clusters, then totals by owner and by GPU model."""
-    sites = Table(title=f"Fleet {fleet.name}: sites and clusters", show_lines=False)
-    for col in ("site / cluster", "owner", "kind", "region", "CSAP", "model", "domain"):
-        sites.add_column(col)
-    for col in ("GPUs", "nodes", "domains", "blocks", "IT MW", "budget MW", "PUE"):
-        sites.add_column(col, justify="right")
+    """Sites, clusters, and totals by owner and by GPU model."""
     by_site: dict[str, list[int]] = defaultdict(list)
     for ci, c in enumerate(fleet.clusters):
         by_site[c.site].append(ci)
+    sites = Table(title=f"{fleet.name}: sites")
+    for col in ("site", "owner", "kind", "region", "CSAP"):
+        sites.add_column(col)
+    for col in ("GPUs", "IT MW", "budget MW", "PUE"):
+        sites.add_column(col, justify="right")
     for s in fleet.sites:
         cis = by_site[s.id]
-        gpus = sum(fleet.clusters[ci].gpus for ci in cis)
-        it_mw = sum(fleet.clusters[ci].it_power_kw for ci in cis) / 1000
         sites.add_row(
-            f"[bold]{s.id}[/bold]",
+            s.id,
             s.owner,
             s.kind,
             s.region,
             s.csap_tier,
-            "",
-            "",
-            f"{gpus:,}",
-            f"{sum(fleet.clusters[ci].n_nodes for ci in cis):,}",
-            f"{sum(fleet.clusters[ci].n_domains for ci in cis):,}",
-            f"{sum(len(fleet.cluster_blocks(ci)) for ci in cis):,}",
-            f"{it_mw:,.1f}",
+            f"{sum(fleet.clusters[ci].gpus for ci in cis):,}",
+            f"{sum(fleet.clusters[ci].it_power_kw for ci in cis) / 1000:,.1f}",
             f"{s.power_budget_mw:,.1f}" if s.power_budget_mw else "-",
             f"{s.pue:.2f}",
         )
-        for ci in cis:
-            c = fleet.clusters[ci]
-            sites.add_row(
-                f"  {c.id}",
-                "",
-                "",
-                "",
-                "",
-                c.gpu_model,
-                f"{c.domain_gpus} GPUs",
-                f"{c.gpus:,}",
-                f"{c.n_nodes:,}",
-                f"{c.n_domains:,}",
-                f"{len(fleet.cluster_blocks(ci)):,}",
-                f"{c.it_power_kw / 1000:,.1f}",
-                "",
-                "",
-            )
     sites.add_section()
     sites.add_row(
         "[bold]total[/bold]",
         f"{len({s.owner for s in fleet.sites})} owners",
+        f"{len(fleet.sites)} sites",
         "",
         "",
+        f"[bold]{fleet.total_gpus:,}[/bold]",
+        f"{sum(c.it_power_kw for c in fleet.clusters) / 1000:,.1f}",
+        f"{sum(s.power_budget_mw for s in fleet.sites):,.1f}",
         "",
+    )
+    clusters = Table(title=f"{fleet.name}: clusters")
+    for col in ("cluster", "site", "model"):
+        clusters.add_column(col)
+    for col in ("GPUs", "nodes", "NVLink domains", "blocks", "IT MW"):
+        clusters.add_column(col, justify="right")
+    for ci, c in enumerate(fleet.clusters):
+        clusters.add_row(
+            c.id,
+            c.site,
+            c.gpu_model,
+            f"{c.gpus:,}",
+            f"{c.n_nodes:,}",
+            f"{c.n_domains:,} x {c.domain_gpus}",
+            f"{len(fleet.cluster_blocks(ci)):,}",
+            f"{c.it_power_kw / 1000:,.1f}",
+        )
+    clusters.add_section()
+    clusters.add_row(
+        "[bold]total[/bold]",
+        f"{len(fleet.clusters)} clusters",
         f"{len({c.gpu_model for c in fleet.clusters})} models",
-        "",
         f"[bold]{fleet.total_gpus:,}[/bold]",
         f"{fleet.n_nodes:,}",
         f"{fleet.n_domains:,}",
         f"{fleet.n_blocks:,}",
         f"{sum(c.it_power_kw for c in fleet.clusters) / 1000:,.1f}",
-        f"{sum(s.power_budget_mw for s in fleet.sites):,.1f}",
-        "",
     )
     owners: dict[str, int] = defaultdict(int)
     site_owner = {s.id: s.owner for s in fleet.sites}
@@ -87,19 +84,20 @@ def fleet_tables(fleet: Fleet) -> list[Table]:
     by_owner.add_column("share", justify="right")
     for o, g in sorted(owners.items(), key=lambda kv: -kv[1]):
         by_owner.add_row(o, f"{g:,}", f"{g / fleet.total_gpus:.1%}")
-    by_model = Table(title="GPUs by model")
-    for col in ("model", "GPUs", "BF16 PF (dense)", "TDP kW", "source"):
-        by_model.add_column(col, justify="left" if col in ("model", "source") else "right")
+    by_model = Table(title="GPUs by model (specs: docs/sources.md)")
+    for col in ("model", "GPUs", "memory GB", "BF16 TF", "TDP W", "BF16 PF total"):
+        by_model.add_column(col, justify="left" if col == "model" else "right")
     for m, g in sorted(models.items(), key=lambda kv: -kv[1]):
         gm = fleet.models[m]
         by_model.add_row(
             m,
             f"{g:,}",
+            f"{gm.memory_gb:,.0f}",
+            f"{gm.bf16_tflops:,.0f}",
+            f"{gm.tdp_w:,.0f}",
             f"{g * gm.bf16_tflops / 1000:,.0f}",
-            f"{g * gm.tdp_w / 1000:,.0f}",
-            gm.source,
         )
-    return [sites, by_owner, by_model]
+    return [sites, clusters, by_owner, by_model]
 
 
 def _dur(seconds: float) -> str:
@@ -115,7 +113,10 @@ def _dur(seconds: float) -> str:
 def summary_tables(m: dict[str, Any]) -> list[Table]:
     """The headline numbers of a run, then GPU-hours by tenant group."""
     head = Table(
-        title=f"{m['scenario']} | policy {m['policy']} | placement {m['placement']} | seed {m['seed']}"
+        title=(
+            f"{m['scenario']} | policy {m['policy']} | placement {m['placement']} "
+            f"| seed {m['seed']}"
+        )
     )
     head.add_column("metric")
     for col in ("mean", "p50", "p95", "p99"):
@@ -132,7 +133,13 @@ def summary_tables(m: dict[str, Any]) -> list[Table]:
     head.add_row("rejected (never fit)", f"{st['rejected']:,}", "", "", "")
     head.add_row("utilization (window)", f"{m['utilization']:.1%}", "", "", "")
     head.add_row("GPU-hours", f"{m['gpu_hours']:,.0f}", "", "", "")
-    head.add_row("window / makespan", _dur(m["window_days"] * 86400), _dur(m["makespan_days"] * 86400), "", "")
+    head.add_row(
+        "window / makespan",
+        _dur(m["window_days"] * 86400),
+        _dur(m["makespan_days"] * 86400),
+        "",
+        "",
+    )
     head.add_row("Jain fairness (groups)", f"{m['jain_fairness']:.3f}", "", "", "")
     head.add_row("wall time", f"{m['wall_seconds']:.1f} s", "", "", "")
     groups = Table(title="Tenant groups")
@@ -140,5 +147,7 @@ def summary_tables(m: dict[str, Any]) -> list[Table]:
         groups.add_column(col, justify="left" if col == "group" else "right")
     total = m["gpu_hours"] or 1.0
     for g, v in sorted(m["groups"].items(), key=lambda kv: -kv[1]["gpu_hours"]):
-        groups.add_row(g, f"{int(v['jobs']):,}", f"{v['gpu_hours']:,.0f}", f"{v['gpu_hours'] / total:.1%}")
+        groups.add_row(
+            g, f"{int(v['jobs']):,}", f"{v['gpu_hours']:,.0f}", f"{v['gpu_hours'] / total:.1%}"
+        )
     return [head, groups]

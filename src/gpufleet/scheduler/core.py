@@ -206,10 +206,10 @@ class Scheduler:
         self._ends[ci].remove((run.planned_end, job_id))
         self._dirty.add(ci)
         resv = self._resv
-        if resv is not None and (cancelled or now < run.planned_end - _EPS):
+        early = cancelled or now < run.planned_end - _EPS
+        if resv is not None and early and ci in self._job_shape_clusters(resv.job_id):
             # GPUs came back earlier than planned: the shadow time may move earlier.
-            if ci in self._job_shape_clusters(resv.job_id):
-                self._resv_stale = True
+            self._resv_stale = True
 
     def _job_shape_clusters(self, job_id: int) -> tuple[int, ...]:
         shape = self._job_shape.get(job_id)
@@ -217,7 +217,12 @@ class Scheduler:
 
     # -- durations ------------------------------------------------------------------------
     def duration(self, job: Job, ci: int) -> tuple[float, bool]:
-        """Run time of `job` on cluster `ci`, cut at its time limit; (seconds, timed out)."""
+        """Run time of `job` on cluster `ci`, cut at its time limit; (seconds, timed out).
+
+        Run time and time limit are both given on the job's reference model; on another model
+        both scale by the dense BF16 throughput ratio, unless `runtimes` names that model.
+        """
+        ratio = self._ratio(job.ref_model, ci)
         model = self._cluster_model[ci]
         run: float | None = None
         for m, t in job.runtimes:
@@ -225,20 +230,25 @@ class Scheduler:
                 run = t
                 break
         if run is None:
-            ratio = self._speed.get((job.ref_model, ci))
-            if ratio is None:
-                ref = self.fleet.models[job.ref_model].bf16_tflops
-                ratio = self._speed[(job.ref_model, ci)] = ref / self.fleet.models[model].bf16_tflops
             run = job.runtime * ratio
-        limit = job.time_limit
-        if limit is not None and run > limit:
-            return limit, True
+        if job.time_limit is not None:
+            limit = job.time_limit * ratio
+            if run > limit:
+                return limit, True
         return run, False
+
+    def _ratio(self, ref_model: str, ci: int) -> float:
+        ratio = self._speed.get((ref_model, ci))
+        if ratio is None:
+            ref = self.fleet.models[ref_model].bf16_tflops
+            here = self.fleet.models[self._cluster_model[ci]].bf16_tflops
+            ratio = self._speed[(ref_model, ci)] = ref / here
+        return ratio
 
     def _planned(self, job: Job, ci: int) -> float:
         """What the scheduler may assume about run time: the limit, else the oracle."""
         if job.time_limit is not None:
-            return job.time_limit
+            return job.time_limit * self._ratio(job.ref_model, ci)
         return self.duration(job, ci)[0]
 
     # -- the pass -------------------------------------------------------------------------
@@ -320,7 +330,9 @@ class Scheduler:
             key, i, shape = heapq.heappop(heads)
             job = self.pending[shape.heap[0][1]]
             if self._blocked is None:
-                alloc = self.policy.placement(job.gpus, job.topology, shape.clusters, self.state, None)
+                alloc = self.policy.placement(
+                    job.gpus, job.topology, shape.clusters, self.state, None
+                )
                 if alloc is not None:
                     out.append(self._start(job, alloc, now))
                     started_before_head = True
@@ -349,7 +361,9 @@ class Scheduler:
                 continue
             shape = self._job_shape[job.id]
             if self._blocked is None:
-                alloc = self.policy.placement(job.gpus, job.topology, shape.clusters, self.state, None)
+                alloc = self.policy.placement(
+                    job.gpus, job.topology, shape.clusters, self.state, None
+                )
                 if alloc is not None:
                     out.append(self._start(job, alloc, now))
                     continue
@@ -421,7 +435,10 @@ class Scheduler:
         alloc = self._place(job, shape, None)
         if alloc is None:
             return None
-        if alloc.cluster == resv.cluster and now + self._planned(job, alloc.cluster) > resv.shadow + _EPS:
+        if (
+            alloc.cluster == resv.cluster
+            and now + self._planned(job, alloc.cluster) > resv.shadow + _EPS
+        ):
             extra = resv.extra
             if any(d in extra and n > extra[d] for d, n in alloc.parts):
                 alloc = self._place(job, shape, resv.limit)
@@ -480,7 +497,9 @@ class Scheduler:
             f"job {head.id} cannot start even when every running job ends; admission missed it"
         )
 
-    def _fill(self, domains: Iterable[int], overlay: dict[int, int], g: int) -> list[tuple[int, int]]:
+    def _fill(
+        self, domains: Iterable[int], overlay: dict[int, int], g: int
+    ) -> list[tuple[int, int]]:
         free = self.state.free
         frees = [(f, d) for d in domains if (f := overlay.get(d, free[d]))]
         frees.sort(key=lambda fd: (-fd[0], fd[1]))
@@ -497,7 +516,9 @@ class Scheduler:
             raise InvariantError("held allocations and running jobs differ")
         for jid, run in self.running.items():
             if run.allocation.gpus != run.job.gpus:
-                raise InvariantError(f"job {jid} holds {run.allocation.gpus} GPUs, asked {run.job.gpus}")
+                raise InvariantError(
+                    f"job {jid} holds {run.allocation.gpus} GPUs, asked {run.job.gpus}"
+                )
         if set(self.pending) & set(self.running):
             raise InvariantError("a job is both pending and running")
         if sum(len(e) for e in self._ends) != len(self.running):

@@ -15,8 +15,9 @@ class Job:
     """One job. Times are seconds; `runtime` is measured on `ref_model`.
 
     On another GPU model the run time scales by the catalog's dense BF16 throughput ratio,
-    unless `runtimes` gives that model's time explicitly. `time_limit` is what the scheduler
-    may assume for planning (backfill); None means the true run time is known (an oracle).
+    unless `runtimes` gives that model's time explicitly. `time_limit`, also on `ref_model`
+    and scaled the same way, cuts the run and is what the scheduler may assume for planning
+    (backfill); None means the true run time is known (an oracle).
     `models` lists the allowed GPU models in order of preference; empty means any.
     """
 
