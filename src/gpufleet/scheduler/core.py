@@ -98,14 +98,6 @@ class Scheduler:
         self._blocked: tuple[OrderKey, int] | None = None
         self._resv: _Reservation | None = None
         self._cluster_model = tuple(c.gpu_model for c in fleet.clusters)
-        self._block_cap = [
-            fleet.block_n_domains[b] * fleet.clusters[fleet.block_cluster[b]].domain_gpus
-            for b in range(fleet.n_blocks)
-        ]
-        self._cluster_block_cap = [
-            max((self._block_cap[b] for b in fleet.cluster_blocks(ci)), default=0)
-            for ci in range(len(fleet.clusters))
-        ]
 
     # -- events ---------------------------------------------------------------------------
     def handle(self, event: Event, now: float) -> list[Decision]:
@@ -159,7 +151,7 @@ class Scheduler:
         if topology == "domain":
             return c.domain_gpus
         if topology == "block":
-            return self._cluster_block_cap[ci]
+            return self.fleet.cluster_block_gpus[ci]
         return c.gpus
 
     def _clusters_for(self, job: Job) -> tuple[int, ...]:
