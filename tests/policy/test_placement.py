@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
-from conftest import make_fleet
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import make_fleet
 from gpufleet.fleet.state import Allocation, AllocationState
 from gpufleet.policy.placement import PLACEMENTS, first_fit, topo_best_fit, worst_fit
 

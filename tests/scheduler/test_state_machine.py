@@ -6,10 +6,10 @@ exactly once (finished or cancelled) or is still pending or running.
 
 from __future__ import annotations
 
-from conftest import make_fleet
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from conftest import make_fleet
 from gpufleet.policy.registry import resolve
 from gpufleet.scheduler.core import Scheduler
 from gpufleet.scheduler.events import Cancel, Finish, Reject, Start, Submit
