@@ -96,3 +96,29 @@ def test_impossible_job_is_rejected_not_lost() -> None:
     rec = simulate(TWO_NODES, jobs, resolve("fifo+easy"))
     assert list(rec.state) == [REJECTED, REJECTED, COMPLETED]
     assert "17 GPUs" in rec.reasons[0]
+
+
+def test_sites_restrict_placement() -> None:
+    """Two sites with one 8-GPU node each. A job allowed only at site b waits for b's node
+    even though site a's node is free; a job naming an unknown site is rejected."""
+    from gpufleet.fleet.catalog import CATALOG
+    from gpufleet.fleet.model import Cluster, Fleet, Site
+
+    sites = (
+        Site("a", "o", "ai_factory", "r", source="[A]"),
+        Site("b", "o", "ai_factory", "r", source="[A]"),
+    )
+    clusters = (
+        Cluster("ca", "a", "H100", 8, 8, 8, 1, source="[A]"),
+        Cluster("cb", "b", "H100", 8, 8, 8, 1, source="[A]"),
+    )
+    fleet = Fleet.build("two-sites", "", sites, clusters, CATALOG)
+    jobs = [
+        Job(0, "t", 0.0, 8, 100.0, sites=("b",)),
+        Job(1, "t", 0.0, 8, 100.0, sites=("b",)),
+        Job(2, "t", 0.0, 8, 100.0, sites=("nowhere",)),
+    ]
+    rec = simulate(fleet, jobs, resolve("fifo+easy"), check=lambda s, t: s.check())
+    assert list(rec.start[:2]) == [0.0, 100.0]
+    assert list(rec.cluster[:2]) == [1, 1]
+    assert rec.state[2] == REJECTED and "unknown site" in rec.reasons[2]

@@ -37,6 +37,7 @@ from gpufleet.scheduler.events import Cancel, Decision, Event, Finish, Reject, S
 from gpufleet.workload.job import TOPOLOGIES, Job
 
 _EPS = 1e-9
+_ShapeKey = tuple[tuple[str, ...], tuple[str, ...], int, str]  # models, sites, GPUs, topology
 # A reservation whose GPUs came back early stays a valid promise; it is recomputed (to move
 # the shadow time earlier) at most this often, like Slurm's backfill interval (bf_interval).
 RESERVATION_REFRESH_S = 30.0
@@ -81,16 +82,17 @@ class Scheduler:
         self.state = state if state is not None else AllocationState(fleet)
         self.pending: dict[int, Job] = {}
         self.running: dict[int, _Running] = {}
-        self._shapes: dict[tuple[tuple[str, ...], int, str], _Shape] = {}
+        self._shapes: dict[_ShapeKey, _Shape] = {}
         self._job_shape: dict[int, _Shape] = {}
         # per cluster: (planned end, job id) of its running jobs, for shadow times
         self._ends: list[SortedList] = [SortedList() for _ in fleet.clusters]
-        self._candidates: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
+        self._site_ids = frozenset(s.id for s in fleet.sites)
         self._speed: dict[tuple[str, int], float] = {}
         self._new: list[Job] = []
         self._full_pass = False
         self._dirty: set[int] = set()  # clusters whose GPUs came back since the last pass
-        self._active: dict[tuple[tuple[str, ...], int, str], _Shape] = {}  # shapes with jobs
+        self._active: dict[_ShapeKey, _Shape] = {}  # shapes with pending jobs
         self._csets: dict[tuple[int, ...], int] = {}
         self._cset_mask: list[int] = []  # candidate set -> bit mask of its clusters
         self._resv_stale = False
@@ -138,8 +140,13 @@ class Scheduler:
         if unknown or job.ref_model not in self.fleet.models:
             bad = ", ".join(unknown or [job.ref_model])
             return f"job {job.id}: unknown GPU model {bad}"
+        unknown = [s for s in job.sites if s not in self._site_ids]
+        if unknown:
+            return f"job {job.id}: unknown site {', '.join(unknown)}"
         if not any(self._capacity(ci, job.topology) >= job.gpus for ci in self._clusters_for(job)):
             where = ", ".join(job.models) if job.models else "any model"
+            if job.sites:
+                where += " at " + ", ".join(job.sites)
             return (
                 f"job {job.id}: no cluster of {where} can hold {job.gpus} GPUs "
                 f"within one {job.topology if job.topology != 'any' else 'cluster'}"
@@ -155,24 +162,27 @@ class Scheduler:
         return c.gpus
 
     def _clusters_for(self, job: Job) -> tuple[int, ...]:
-        key = job.models
+        """Candidate clusters: allowed models (in preference order) at allowed sites."""
+        key = (job.models, job.sites)
         found = self._candidates.get(key)
         if found is None:
-            if key:
-                rank = {m: i for i, m in enumerate(key)}
+            sites = set(job.sites)
+            at = [ci for ci, c in enumerate(self.fleet.clusters) if not sites or c.site in sites]
+            if job.models:
+                rank = {m: i for i, m in enumerate(job.models)}
                 found = tuple(
                     sorted(
-                        (ci for ci, m in enumerate(self._cluster_model) if m in rank),
+                        (ci for ci in at if self._cluster_model[ci] in rank),
                         key=lambda ci: (rank[self._cluster_model[ci]], ci),
                     )
                 )
             else:
-                found = tuple(range(len(self._cluster_model)))
+                found = tuple(at)
             self._candidates[key] = found
         return found
 
     def _enqueue(self, job: Job) -> None:
-        key = (job.models, job.gpus, job.topology)
+        key = (job.models, job.sites, job.gpus, job.topology)
         shape = self._shapes.get(key)
         if shape is None:
             clusters = tuple(
@@ -383,7 +393,7 @@ class Scheduler:
     def _live_shapes(self) -> list[_Shape]:
         """Shapes with pending jobs, each with a live head; empty ones leave the active set."""
         live: list[_Shape] = []
-        gone: list[tuple[tuple[str, ...], int, str]] = []
+        gone: list[_ShapeKey] = []
         for key, sh in self._active.items():
             if self._peek(sh) is None:
                 gone.append(key)

@@ -18,7 +18,9 @@ class Job:
     unless `runtimes` gives that model's time explicitly. `time_limit`, also on `ref_model`
     and scaled the same way, cuts the run and is what the scheduler may assume for planning
     (backfill); None means the true run time is known (an oracle).
-    `models` lists the allowed GPU models in order of preference; empty means any.
+    `models` lists the allowed GPU models in order of preference; empty means any. `sites`
+    lists the sites the job may run at (its owner's captive fleet, the sites its data class
+    allows); empty means any.
     """
 
     id: int
@@ -35,3 +37,4 @@ class Job:
     time_limit: float | None = None
     group: str = ""
     runtimes: tuple[tuple[str, float], ...] = ()
+    sites: tuple[str, ...] = ()
