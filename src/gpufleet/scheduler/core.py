@@ -37,6 +37,9 @@ from gpufleet.scheduler.events import Cancel, Decision, Event, Finish, Reject, S
 from gpufleet.workload.job import TOPOLOGIES, Job
 
 _EPS = 1e-9
+# Jobs examined per shape when looking past a blocked shape head for jobs that end by the
+# shadow time (Slurm bounds its backfill scan the same way, bf_max_job_test).
+BACKFILL_SCAN = 1000
 _ShapeKey = tuple[tuple[str, ...], tuple[str, ...], int, str]  # models, sites, GPUs, topology
 # A reservation whose GPUs came back early stays a valid promise; it is recomputed (to move
 # the shadow time earlier) at most this often, like Slurm's backfill interval (bf_interval).
@@ -45,13 +48,19 @@ RESERVATION_REFRESH_S = 30.0
 
 @dataclass(slots=True)
 class _Shape:
-    """Pending jobs that need the same GPUs: one heap of (order key, job id)."""
+    """Pending jobs that need the same GPUs, sorted by (order key, job id)."""
 
     gpus: int
     topology: str
     clusters: tuple[int, ...]
     cset: int  # id of `clusters` among the distinct candidate sets
-    heap: list[tuple[OrderKey, int]] = field(default_factory=list)
+    queue: SortedList = field(default_factory=SortedList)
+
+
+# A merge entry: (order key, shape index, shape, job id, short_only). short_only entries are
+# later jobs of a shape whose head could not backfill; only jobs ending by the shadow may go.
+_Head = tuple[OrderKey, int, _Shape, int, bool]
+_NO_FIT, _HARMS = 0, 1  # why a backfill candidate did not start
 
 
 @dataclass(slots=True)
@@ -119,8 +128,8 @@ class Scheduler:
             self._end(event.job_id, now, cancelled=False)
         elif isinstance(event, Cancel):
             if event.job_id in self.pending:
-                del self.pending[event.job_id]
-                self._job_shape.pop(event.job_id, None)
+                job = self.pending.pop(event.job_id)
+                self._job_shape.pop(job.id).queue.remove((self.policy.order(job), job.id))
                 if self._blocked is not None and self._blocked[1] == event.job_id:
                     self._full_pass = True
             elif event.job_id in self.running:
@@ -128,6 +137,24 @@ class Scheduler:
             else:
                 raise InvariantError(f"cancel of unknown or ended job {event.job_id}")
         return []
+
+    def adopt(self, job: Job, allocation: Allocation, start: float) -> None:
+        """Take back a job that already runs on `allocation` since `start` (a live restart).
+
+        Not an event: nothing is decided. The job holds its GPUs and plans to end as if the
+        core had started it at `start`, so later passes and reservations see it as before.
+        """
+        if job.id in self.pending or job.id in self.running:
+            raise InvariantError(f"job {job.id} adopted twice")
+        if allocation.gpus != job.gpus:
+            raise InvariantError(
+                f"job {job.id} adopted on {allocation.gpus} GPUs, asked {job.gpus}"
+            )
+        ci = allocation.cluster
+        self.state.take(job.id, allocation)
+        planned = start + self._planned(job, ci)
+        self.running[job.id] = _Running(job, allocation, start, planned)
+        self._ends[ci].add((planned, job.id))
 
     def _admit(self, job: Job) -> str | None:
         if job.id in self.pending or job.id in self.running:
@@ -196,7 +223,7 @@ class Scheduler:
         self._active[key] = shape
         self.pending[job.id] = job
         self._job_shape[job.id] = shape
-        heapq.heappush(shape.heap, (self.policy.order(job), job.id))
+        shape.queue.add((self.policy.order(job), job.id))
         self._new.append(job)
 
     def _end(self, job_id: int, now: float, cancelled: bool) -> None:
@@ -298,7 +325,7 @@ class Scheduler:
         free = self.state.cluster_free
         masks = self._cset_mask
         most: dict[int, int] = {}  # candidate set -> most free GPUs in one of its clusters
-        heads: list[tuple[OrderKey, int, _Shape]] = []
+        heads: list[_Head] = []
         for sh in self._live_shapes():
             if sh is shape or not masks[sh.cset] & dirty:
                 continue
@@ -306,16 +333,11 @@ class Scheduler:
             if m is None:
                 m = most[sh.cset] = max(free[c] for c in sh.clusters)
             if sh.gpus <= m:
-                heads.append((sh.heap[0][0], len(heads), sh))
+                key, jid = sh.queue[0]
+                heads.append((key, len(heads), sh, jid, False))
         heapq.heapify(heads)
         out: list[Decision] = []
-        while heads:
-            _, i, sh = heapq.heappop(heads)
-            job = self.pending[sh.heap[0][1]]
-            started = self._try_backfill(job, sh, resv, now)
-            if started is not None:
-                out.append(started)
-                self._push_next(heads, sh, i)
+        self._backfill(heads, resv, now, out)
         return out
 
     def _place(self, job: Job, shape: _Shape, limit: Limit) -> Allocation | None:
@@ -323,36 +345,75 @@ class Scheduler:
 
     def _pass(self, now: float) -> list[Decision]:
         out: list[Decision] = []
-        heads = [(sh.heap[0][0], i, sh) for i, sh in enumerate(self._live_shapes())]
+        heads: list[_Head] = []
+        for i, sh in enumerate(self._live_shapes()):
+            key, jid = sh.queue[0]
+            heads.append((key, i, sh, jid, False))
         heapq.heapify(heads)
         self._blocked = None
-        resv: _Reservation | None = None
         started_before_head = False
         while heads:
-            key, i, shape = heapq.heappop(heads)
-            job = self.pending[shape.heap[0][1]]
-            if self._blocked is None:
-                alloc = self.policy.placement(
-                    job.gpus, job.topology, shape.clusters, self.state, None
-                )
-                if alloc is not None:
-                    out.append(self._start(job, alloc, now))
-                    started_before_head = True
-                    self._push_next(heads, shape, i)
-                    continue
-                self._blocked = (key, job.id)
-                if not self.policy.backfill:
-                    break
+            key, i, shape, jid, _ = heapq.heappop(heads)
+            job = self.pending[jid]
+            alloc = self._place(job, shape, None)
+            if alloc is not None:
+                out.append(self._start(job, alloc, now))
+                started_before_head = True
+                self._push_next(heads, shape, i)
+                continue
+            self._blocked = (key, job.id)
+            if self.policy.backfill:
                 if started_before_head or (self._resv is not None and self._resv.job_id != job.id):
                     self._resv = None
                 resv = self._reservation(job, shape, now)
-                continue
-            assert resv is not None
-            started = self._try_backfill(job, shape, resv, now)
-            if started is not None:
-                out.append(started)
-                self._push_next(heads, shape, i)
+                self._backfill(heads, resv, now, out)
+            break
         return out
+
+    def _backfill(
+        self, heads: list[_Head], resv: _Reservation, now: float, out: list[Decision]
+    ) -> None:
+        """Merge the remaining candidates in policy order; start those that cannot delay the head.
+
+        A shape whose head fails for lack of GPUs is closed (its later jobs need the same GPUs).
+        One whose head fails because it would run past the shadow time on reserved GPUs stays
+        open for its later jobs that end by the shadow time.
+        """
+        while heads:
+            key, i, shape, jid, short_only = heapq.heappop(heads)
+            job = self.pending[jid]
+            if short_only:
+                alloc = self._place(job, shape, None)
+                if alloc is None:
+                    continue
+                out.append(self._start(job, alloc, now))
+                self._push_short(heads, shape, i, (key, jid), resv, now)
+                continue
+            result = self._try_backfill(job, shape, resv, now)
+            if isinstance(result, Start):
+                out.append(result)
+                self._push_next(heads, shape, i)
+            elif result == _HARMS:
+                self._push_short(heads, shape, i, (key, jid), resv, now)
+
+    def _push_short(
+        self,
+        heads: list[_Head],
+        shape: _Shape,
+        i: int,
+        after: tuple[OrderKey, int],
+        resv: _Reservation,
+        now: float,
+    ) -> None:
+        """Queue the shape's next job after `after` that ends by the shadow time, if any."""
+        window = resv.shadow + _EPS - now
+        pending = self.pending
+        for n, (key, jid) in enumerate(shape.queue.irange(minimum=after, inclusive=(False, True))):
+            if n >= BACKFILL_SCAN:
+                return
+            if self._planned(pending[jid], resv.cluster) <= window:
+                heapq.heappush(heads, (key, i, shape, jid, True))
+                return
 
     def _pass_new(self, now: float) -> list[Decision]:
         """After arrivals only: try the new jobs alone, in policy order."""
@@ -363,9 +424,7 @@ class Scheduler:
                 continue
             shape = self._job_shape[job.id]
             if self._blocked is None:
-                alloc = self.policy.placement(
-                    job.gpus, job.topology, shape.clusters, self.state, None
-                )
+                alloc = self._place(job, shape, None)
                 if alloc is not None:
                     out.append(self._start(job, alloc, now))
                     continue
@@ -386,38 +445,31 @@ class Scheduler:
                     return out + self._pass(now)
                 resv = self._reservation(head, self._job_shape[head.id], now)
             started = self._try_backfill(job, shape, resv, now)
-            if started is not None:
+            if isinstance(started, Start):
                 out.append(started)
         return out
 
     def _live_shapes(self) -> list[_Shape]:
-        """Shapes with pending jobs, each with a live head; empty ones leave the active set."""
+        """Shapes with pending jobs; empty ones leave the active set."""
         live: list[_Shape] = []
         gone: list[_ShapeKey] = []
         for key, sh in self._active.items():
-            if self._peek(sh) is None:
-                gone.append(key)
-            else:
+            if sh.queue:
                 live.append(sh)
+            else:
+                gone.append(key)
         for key in gone:
             del self._active[key]
         return live
 
-    def _peek(self, shape: _Shape) -> tuple[OrderKey, int] | None:
-        heap = shape.heap
-        pending = self.pending
-        while heap and heap[0][1] not in pending:
-            heapq.heappop(heap)
-        return heap[0] if heap else None
-
-    def _push_next(self, heads: list[tuple[OrderKey, int, _Shape]], shape: _Shape, i: int) -> None:
-        top = self._peek(shape)
-        if top is not None:
-            heapq.heappush(heads, (top[0], i, shape))
+    def _push_next(self, heads: list[_Head], shape: _Shape, i: int) -> None:
+        if shape.queue:
+            key, jid = shape.queue[0]
+            heapq.heappush(heads, (key, i, shape, jid, False))
 
     def _start(self, job: Job, alloc: Allocation, now: float) -> Start:
-        del self.pending[job.id]  # its heap entry goes lazily, when it reaches the top
-        self._job_shape.pop(job.id, None)
+        del self.pending[job.id]
+        self._job_shape.pop(job.id).queue.remove((self.policy.order(job), job.id))
         self.state.take(job.id, alloc)
         duration, timed_out = self.duration(job, alloc.cluster)
         planned = now + self._planned(job, alloc.cluster)
@@ -426,26 +478,25 @@ class Scheduler:
         return Start(job.id, alloc, duration, timed_out)
 
     # -- EASY backfill --------------------------------------------------------------------
-    def _try_backfill(
-        self, job: Job, shape: _Shape, resv: _Reservation, now: float
-    ) -> Start | None:
-        """Start `job` now if that cannot delay the reserved head.
+    def _try_backfill(self, job: Job, shape: _Shape, resv: _Reservation, now: float) -> Start | int:
+        """Start `job` now if that cannot delay the reserved head; else say why not.
 
         A job that ends by the shadow time on the reserved cluster may take any free GPUs;
         one that runs past it may take from the reserved domains only what the head leaves.
         """
         alloc = self._place(job, shape, None)
         if alloc is None:
-            return None
+            return _NO_FIT
         if (
             alloc.cluster == resv.cluster
             and now + self._planned(job, alloc.cluster) > resv.shadow + _EPS
         ):
             extra = resv.extra
             if any(d in extra and n > extra[d] for d, n in alloc.parts):
-                alloc = self._place(job, shape, resv.limit)
-                if alloc is None:
-                    return None
+                limited = self._place(job, shape, resv.limit)
+                if limited is None:
+                    return _HARMS
+                alloc = limited
             if alloc.cluster == resv.cluster:
                 limit = resv.limit
                 for d, n in alloc.parts:

@@ -1,0 +1,51 @@
+"""Hypothesis strategies shared by the tests: small random fleets and workloads."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conftest import make_fleet
+from gpufleet.fleet.model import Fleet
+from gpufleet.workload.job import TOPOLOGIES, Job
+
+MODELS = ("H100", "B200", "GB200")
+
+
+@st.composite
+def fleets(draw: st.DrawFn) -> Fleet:
+    n = draw(st.integers(1, 3))
+    clusters = []
+    for i in range(n):
+        dom = draw(st.sampled_from([1, 4, 8, 72]))
+        node = 4 if dom in (4, 72) else dom
+        blocks = draw(st.integers(1, 3))
+        per_block = draw(st.integers(1, 4))
+        model = draw(st.sampled_from(MODELS))
+        clusters.append((f"c{i}", model, dom * blocks * per_block, dom, node, per_block))
+    return make_fleet(*clusters)
+
+
+@st.composite
+def workloads(draw: st.DrawFn) -> list[Job]:
+    n = draw(st.integers(1, 40))
+    jobs = []
+    t = 0.0
+    for i in range(n):
+        t += draw(st.sampled_from([0.0, 0.0, 1.0, 5.0, 30.0]))
+        runtime = float(draw(st.integers(1, 400)))
+        limit = draw(st.one_of(st.none(), st.integers(1, 600).map(float)))
+        jobs.append(
+            Job(
+                id=i,
+                tenant=f"t{i % 3}",
+                submit=t,
+                gpus=draw(st.sampled_from([1, 2, 3, 4, 8, 12, 16, 72, 80, 144])),
+                runtime=runtime,
+                models=draw(st.sampled_from([(), ("H100",), ("B200", "GB200"), ("GB200",)])),
+                priority=draw(st.integers(0, 3)),
+                topology=draw(st.sampled_from(TOPOLOGIES)),
+                time_limit=limit,
+                group=f"g{i % 2}",
+            )
+        )
+    return jobs
