@@ -38,10 +38,13 @@ def test_schema_has_one_column_per_job_field() -> None:
         "preemptible",
         "time_limit",
         "runtimes",
+        "sites",
     ]
     assert set(SCHEMA.names) == {f.name for f in dataclasses.fields(Job)}
     assert SCHEMA.field("time_limit").nullable
     assert not SCHEMA.field("gpus").nullable
+    assert not SCHEMA.field("sites").nullable
+    assert SCHEMA.metadata == {b"gpufleet.format": b"jobs/2"}
 
 
 # ---- Parquet ----
@@ -49,14 +52,41 @@ def test_schema_has_one_column_per_job_field() -> None:
 
 def test_generated_trace_round_trips(korea: Fleet, tmp_path: Path) -> None:
     jobs = generate(korea, days=1, seed=1, max_jobs=20_000)
+    assert all(j.sites for j in jobs)  # korea's streams all name their sites
     path = tmp_path / "jobs.parquet"
     write_parquet(jobs, path)
     assert read_parquet(path) == jobs
     assert pq.read_schema(path).remove_metadata().equals(SCHEMA.remove_metadata())
+    assert pq.read_schema(path).metadata[b"gpufleet.format"] == b"jobs/2"
+
+
+def _as_jobs1(path: Path, out: Path) -> Path:
+    """Rewrite a jobs/2 file the way jobs/1 wrote it: no `sites` column, tagged jobs/1."""
+    table = pq.read_table(path).drop_columns(["sites"])
+    pq.write_table(table.replace_schema_metadata({b"gpufleet.format": b"jobs/1"}), out)
+    return out
+
+
+def test_jobs1_file_without_sites_still_reads(korea: Fleet, tmp_path: Path) -> None:
+    jobs = generate(korea, days=1, seed=3, max_jobs=2_000)
+    write_parquet(jobs, tmp_path / "new.parquet")
+    old = _as_jobs1(tmp_path / "new.parquet", tmp_path / "old.parquet")
+    assert "sites" not in pq.read_schema(old).names
+    assert read_parquet(old) == [dataclasses.replace(j, sites=()) for j in jobs]
+
+
+def test_unknown_format_tag_is_refused(tmp_path: Path) -> None:
+    table = pa.table({"id": [1], "submit": [0.0], "gpus": [1], "runtime": [1.0]})
+    path = tmp_path / "future.parquet"
+    pq.write_table(table.replace_schema_metadata({b"gpufleet.format": b"jobs/9"}), path)
+    with pytest.raises(TraceError, match=r"future\.parquet: schema: unknown format 'jobs/9'"):
+        read_parquet(path)
 
 
 _text = st.text(st.characters(codec="utf-8"), max_size=12)
 _seconds = st.floats(min_value=1e-3, max_value=1e9, allow_nan=False, allow_infinity=False)
+# Any non-empty text without '|' is a valid site id in a trace (the fleet is not consulted).
+_site = st.text(st.characters(codec="utf-8", exclude_characters="|"), min_size=1, max_size=8)
 
 
 @st.composite
@@ -81,6 +111,7 @@ def _jobs(draw: st.DrawFn) -> list[Job]:
                 preemptible=draw(st.booleans()),
                 time_limit=draw(st.none() | _seconds),
                 runtimes=tuple(runtimes.items()),
+                sites=tuple(draw(st.lists(_site, max_size=3))),
             )
         )
     return jobs
@@ -110,6 +141,9 @@ def _write_table(path: Path, columns: dict[str, list[object]]) -> Path:
         ({"models": [["B200"], ["B200", "X100"], []]}, 2, "models"),
         ({"ref_model": ["H100", "H100", "X100"]}, 3, "ref_model"),
         ({"id": [1, 2, 1]}, 3, "id"),
+        ({"sites": [["a"], [], ["b|c"]]}, 3, "sites"),
+        ({"sites": [["a"], ["b", ""], []]}, 2, "sites"),
+        ({"sites": [[], ["a", None], ["b"]]}, 2, "sites"),
     ],
 )
 def test_bad_parquet_names_file_row_and_column(
@@ -155,11 +189,11 @@ def test_parquet_with_only_required_columns_gets_defaults(tmp_path: Path) -> Non
 
 GOOD_CSV = (
     "id, submit,gpus,runtime,tenant,group,kind,topology,models,ref_model,priority,preemptible,"
-    "time_limit,runtimes\n"
+    "time_limit,runtimes,sites\n"
     "7, 2h, 8, 90m, lab-a, acad, finetune, domain, B200 | H200, B200, 1, no, 3h,"
-    " B200=3600|H100=2h\n"
-    "3,0,1,600,lab-b,,eval,,,,,yes,,\n"
-    "5,1-00:00:00,256,2d,,,pretrain,any,H200,H200,-2,false,3d,\n"
+    " B200=3600|H100=2h, site-a | site-b\n"
+    "3,0,1,600,lab-b,,eval,,,,,yes,,,\n"
+    "5,1-00:00:00,256,2d,,,pretrain,any,H200,H200,-2,false,3d,,naicc-haenam\n"
 )
 
 
@@ -183,6 +217,7 @@ def test_csv_import_of_a_hand_written_file(tmp_path: Path) -> None:
             preemptible=False,
             time_limit=10800.0,
             runtimes=(("B200", 3600.0), ("H100", 7200.0)),
+            sites=("site-a", "site-b"),
         ),
         Job(
             id=5,
@@ -196,6 +231,7 @@ def test_csv_import_of_a_hand_written_file(tmp_path: Path) -> None:
             kind="pretrain",
             topology="any",
             time_limit=259200.0,
+            sites=("naicc-haenam",),
         ),
     ]
 
@@ -216,13 +252,14 @@ def test_csv_round_trip_of_a_generated_trace(korea: Fleet, tmp_path: Path) -> No
     jobs = generate(korea, days=1, seed=2, max_jobs=5_000)
     lines = [
         "id,submit,gpus,runtime,tenant,group,ref_model,models,priority,kind,topology,"
-        "preemptible,time_limit"
+        "preemptible,time_limit,sites"
     ]
     for j in jobs:
         limit = "" if j.time_limit is None else repr(j.time_limit)
         lines.append(
             f"{j.id},{j.submit!r},{j.gpus},{j.runtime!r},{j.tenant},{j.group},{j.ref_model},"
-            f"{'|'.join(j.models)},{j.priority},{j.kind},{j.topology},{j.preemptible},{limit}"
+            f"{'|'.join(j.models)},{j.priority},{j.kind},{j.topology},{j.preemptible},{limit},"
+            f"{'|'.join(j.sites)}"
         )
     path = tmp_path / "gen.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -283,6 +320,15 @@ def test_bad_csv_structure(tmp_path: Path, text: str, pattern: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(text)
     with pytest.raises(TraceError, match=re.escape(str(path)) + ": " + pattern):
+        read_csv(path)
+
+
+@pytest.mark.parametrize("cell", ["a||b", "a|", "|"])
+def test_csv_sites_with_an_empty_id(tmp_path: Path, cell: str) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_text(f"id,submit,gpus,runtime,sites\n1,0,1,1h,a\n2,0,1,1h,{cell}\n")
+    message = f"{path}: line 3, column 'sites': expected non-empty site ids separated by '|'"
+    with pytest.raises(TraceError, match=re.escape(message)):
         read_csv(path)
 
 

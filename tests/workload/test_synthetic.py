@@ -1,4 +1,4 @@
-"""The synthetic national workload: determinism, mix, feasibility and the government caps."""
+"""The synthetic national workload: determinism, mix, feasibility, sites and the government caps."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from gpufleet.fleet.model import Fleet
+from gpufleet.engine.sim import simulate
+from gpufleet.fleet.model import Fleet, Site
+from gpufleet.metrics.summary import summarize
+from gpufleet.policy.registry import resolve
 from gpufleet.workload.job import JOB_KINDS, TOPOLOGIES, Job
 from gpufleet.workload.synthetic import expected_jobs, generate, streams
 
@@ -85,7 +88,7 @@ def test_streams_cover_the_fleet(mini_national: Fleet, korea: Fleet) -> None:
 
 def test_generic_fleet_gets_the_generic_mix(lab: Fleet) -> None:
     (only,) = streams(lab)
-    assert (only.group, only.models, only.share) == ("general", ("H100",), 1.0)
+    assert (only.group, only.models, only.share, only.sites) == ("general", ("H100",), 1.0, ())
 
 
 def test_offered_shares_match_the_plan(mini_national: Fleet) -> None:
@@ -143,25 +146,29 @@ def test_generic_mix_looks_like_acme_seren(lab: Fleet) -> None:
 
 
 def _check_feasible(fleet: Fleet, jobs: list[Job]) -> None:
-    largest: defaultdict[str, int] = defaultdict(int)
-    block: defaultdict[str, int] = defaultdict(int)
-    domain: defaultdict[str, int] = defaultdict(int)
+    """Every model a job lists has a cluster at the job's sites that holds its gang."""
+    # (model, site) -> the largest gang one cluster holds within a domain, a block, anywhere
+    largest: defaultdict[tuple[str, str], dict[str, int]] = defaultdict(
+        lambda: {"domain": 0, "block": 0, "any": 0}
+    )
     for c in fleet.clusters:
-        m = c.gpu_model
-        largest[m] = max(largest[m], c.gpus)
-        block[m] = max(block[m], min(c.block_domains, c.n_domains) * c.domain_gpus)
-        domain[m] = max(domain[m], c.domain_gpus)
-    need = {"domain": domain, "block": block, "any": largest}
+        most = largest[c.gpu_model, c.site]
+        most["domain"] = max(most["domain"], c.domain_gpus)
+        most["block"] = max(most["block"], min(c.block_domains, c.n_domains) * c.domain_gpus)
+        most["any"] = max(most["any"], c.gpus)
+    all_sites = tuple(s.id for s in fleet.sites)
     for j in jobs:
         assert j.models, j
         assert j.ref_model in fleet.models
+        assert set(j.sites) <= set(all_sites), j
         assert j.kind in JOB_KINDS and j.topology in TOPOLOGIES
         assert j.runtime > 0 and j.gpus > 0
         assert j.preemptible == (j.kind in ("eval", "batch"))
         assert 0 <= j.priority <= 3
         assert j.time_limit is None or j.time_limit >= j.runtime
         for m in j.models:
-            assert j.gpus <= need[j.topology][m], (j, m)
+            fits = max(largest[m, s][j.topology] for s in j.sites or all_sites)
+            assert j.gpus <= fits, (j, m)
 
 
 def test_all_jobs_are_feasible(scenario: Fleet) -> None:
@@ -180,6 +187,60 @@ def test_models_come_from_the_groups_pools(korea: Fleet) -> None:
     assert {j.group for j in jobs} >= set(GOV_GROUPS) | {"naver-cloud", "samsung-fab-ai"}
     for j in jobs:
         assert set(j.models) <= pool_models[j.group], j
+
+
+# ---- sites: captive fleets stay captive ----
+
+
+def _government(site: Site) -> bool:
+    return site.kind == "national_center" or "MSIT" in site.program
+
+
+def test_groups_run_only_at_their_owners_sites(korea: Fleet) -> None:
+    """Samsung's, SK's, Hyundai's and NAVER's groups name only their owner's own (not
+    government-funded) sites; government groups only government-program sites; academia also
+    KISTI's; the foundation-model lease only NAVER's and SK's own sites [S33]."""
+    site = {s.id: s for s in korea.sites}
+    owners = {
+        "samsung-fab-ai": ("Samsung Electronics",),
+        "sk-group-gpuaas": ("SK Telecom",),
+        "hyundai-physical-ai": ("Hyundai Motor Group",),
+        "naver-cloud": ("NAVER Cloud",),
+        "foundation-model": ("NAVER Cloud", "SK Telecom"),
+    }
+    jobs = generate(korea, days=3, seed=14, max_jobs=200_000)
+    seen: defaultdict[str, set[str]] = defaultdict(set)
+    for j in jobs:
+        assert j.sites, j
+        seen[j.group] |= set(j.sites)
+        named = [site[s] for s in j.sites]
+        if j.group in owners:
+            assert all(s.owner in owners[j.group] and not _government(s) for s in named), j
+        elif j.group == "academia-research":
+            assert all(map(_government, named)) or [s.owner for s in named] == ["KISTI"], j
+        else:
+            assert j.group in GOV_GROUPS and all(map(_government, named)), j
+    assert seen.keys() == set(owners) | set(GOV_GROUPS)
+    assert seen["samsung-fab-ai"] == {"samsung-ai-megafactory"}
+    assert seen["hyundai-physical-ai"] == {"hyundai-saemangeum"}
+    assert seen["sk-group-gpuaas"] == {"skt-gasan-haein", "skt-industrial-ai-cloud", "sk-ulsan"}
+    assert "sds-t2-b300" in seen["national-ai-projects"]  # Samsung SDS's MSIT tranche is public
+
+
+def test_sites_tuples_are_shared_per_stream(korea: Fleet, lab: Fleet) -> None:
+    jobs = generate(korea, days=1, seed=15, max_jobs=50_000)
+    assert len({id(j.sites) for j in jobs}) <= len(streams(korea))
+    assert all(j.sites == () for j in generate(lab, days=5, seed=15))
+
+
+def test_the_twin_accepts_every_generated_job(korea: Fleet) -> None:
+    """Two days on korea-2025: the core rejects no job (every site known, every gang fits at
+    its sites) and starts each job at one of its sites."""
+    jobs = generate(korea, days=2, seed=0)
+    rec = simulate(korea, jobs, resolve("fifo+easy"))
+    assert summarize(rec)["rejected"] == 0
+    for j, ci in zip(rec.jobs, rec.cluster, strict=True):
+        assert ci >= 0 and korea.clusters[ci].site in j.sites, j
 
 
 def test_government_caps(korea: Fleet, mini_national: Fleet) -> None:

@@ -4,6 +4,10 @@ Both readers turn a file into one canonical Arrow table (`SCHEMA`, defaults fill
 column by column with Arrow compute kernels, and only then build `Job` values, sorted by
 (submit, id). Bad input raises `TraceError` with one line naming the file, the row (Parquet) or
 line (CSV), the column and what was expected. docs/workload.md describes both formats.
+
+Format history (schema metadata `gpufleet.format`): jobs/1 had no `sites` column; jobs/2 adds
+it. Files of either version, and files without the tag, are read; a missing column takes its
+default.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from gpufleet.workload.units import parse_duration
 
 __all__ = ["REQUIRED_COLUMNS", "SCHEMA", "read_csv", "read_parquet", "write_parquet"]
 
-_MODELS_TYPE = pa.list_(pa.string())
+_NAMES_TYPE = pa.list_(pa.string())  # models, sites
 _RUNTIMES_TYPE = pa.map_(pa.string(), pa.float64())
 
 SCHEMA = pa.schema(
@@ -42,20 +46,24 @@ SCHEMA = pa.schema(
         pa.field("gpus", pa.int32(), nullable=False),
         pa.field("runtime", pa.float64(), nullable=False),
         pa.field("ref_model", pa.string(), nullable=False),
-        pa.field("models", _MODELS_TYPE, nullable=False),
+        pa.field("models", _NAMES_TYPE, nullable=False),
         pa.field("priority", pa.int32(), nullable=False),
         pa.field("kind", pa.string(), nullable=False),
         pa.field("topology", pa.string(), nullable=False),
         pa.field("preemptible", pa.bool_(), nullable=False),
         pa.field("time_limit", pa.float64(), nullable=True),
         pa.field("runtimes", _RUNTIMES_TYPE, nullable=False),
+        pa.field("sites", _NAMES_TYPE, nullable=False),
     ],
-    metadata={b"gpufleet.format": b"jobs/1"},
+    metadata={b"gpufleet.format": b"jobs/2"},
 )
+_FORMAT_KEY = b"gpufleet.format"
+_READABLE_FORMATS = (b"jobs/1", b"jobs/2")  # jobs/1: before `sites`
 REQUIRED_COLUMNS = ("id", "submit", "gpus", "runtime")
 DEFAULT_TENANT = "default"
 _JOB_FIELDS = tuple(f.name for f in fields(Job))
-_PLAIN = frozenset(_JOB_FIELDS) - {"models", "runtimes"}  # columns whose Python value is final
+_REPEATED = ("models", "runtimes", "sites")  # columns of tuples that repeat a lot
+_PLAIN = frozenset(_JOB_FIELDS) - set(_REPEATED)  # columns whose Python value is final
 # Defaults for optional columns, as they appear in Job (tenant has none there).
 _DEFAULTS: dict[str, Any] = {
     "tenant": DEFAULT_TENANT,
@@ -68,11 +76,14 @@ _DEFAULTS: dict[str, Any] = {
     "preemptible": False,
     "time_limit": None,
     "runtimes": [],
+    "sites": [],
 }
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", ""})
 _MODEL_NAMES = ", ".join(sorted(CATALOG))
+# '|' separates site ids in CSV and in the reader's join-and-split decoding, so no id holds one.
+_SITE_IDS = "non-empty site ids without '|'"
 
 _Where = Callable[[int], str]  # 0-based data row -> "row 7" / "line 8"
 
@@ -89,7 +100,7 @@ def _fail(
 def write_parquet(jobs: Iterable[Job], path: str | PathLike[str]) -> None:
     """Write jobs to a Parquet file with `SCHEMA`, in the order given."""
     jobs = list(jobs)
-    models, runtimes = _encode_repeated(jobs)
+    models, runtimes, sites = (_encode_repeated(jobs, name) for name in _REPEATED)
     columns: list[pa.Array] = [
         pa.array([j.id for j in jobs], pa.int64()),
         pa.array([j.tenant for j in jobs], pa.string()),
@@ -105,26 +116,24 @@ def write_parquet(jobs: Iterable[Job], path: str | PathLike[str]) -> None:
         pa.array([j.preemptible for j in jobs], pa.bool_()),
         pa.array([j.time_limit for j in jobs], pa.float64()),
         runtimes,
+        sites,
     ]
     pq.write_table(pa.Table.from_arrays(columns, schema=SCHEMA), Path(path), compression="zstd")
 
 
-def _encode_repeated(jobs: Sequence[Job]) -> tuple[pa.Array, pa.Array]:
-    """The models and runtimes columns: few distinct tuple objects, so convert each once.
+def _encode_repeated(jobs: Sequence[Job], name: str) -> pa.Array:
+    """A models, runtimes or sites column: few distinct tuple objects, so convert each once.
 
     Keyed by object identity (jobs keep the tuples alive), which skips hashing every tuple;
     equal tuples that are distinct objects are merely converted twice.
     """
-    out: list[pa.Array] = []
-    for attr, typ in (("models", _MODELS_TYPE), ("runtimes", _RUNTIMES_TYPE)):
-        first: dict[int, Any] = {}
-        column = [getattr(j, attr) for j in jobs]
-        for v in column:
-            first.setdefault(id(v), v)
-        index = {key: i for i, key in enumerate(first)}
-        rows = pa.array([index[id(v)] for v in column], pa.int32())
-        out.append(pa.array([list(v) for v in first.values()], typ).take(rows))
-    return out[0], out[1]
+    first: dict[int, Any] = {}
+    column = [getattr(j, name) for j in jobs]
+    for v in column:
+        first.setdefault(id(v), v)
+    index = {key: i for i, key in enumerate(first)}
+    rows = pa.array([index[id(v)] for v in column], pa.int32())
+    return pa.array([list(v) for v in first.values()], SCHEMA.field(name).type).take(rows)
 
 
 # ---- reading ----
@@ -137,6 +146,7 @@ def read_parquet(path: str | PathLike[str]) -> list[Job]:
         table = pq.read_table(p)
     except (OSError, pa.ArrowException) as e:
         raise TraceError(f"{p}: cannot read Parquet file: {e}") from None
+    _check_format(p, table.schema.metadata)
     _check_header(p, "schema", table.column_names)
     n = table.num_rows
     columns: dict[str, pa.ChunkedArray | pa.Array] = {}
@@ -157,8 +167,9 @@ def read_parquet(path: str | PathLike[str]) -> list[Job]:
 def read_csv(path: str | PathLike[str]) -> list[Job]:
     """Import jobs from CSV with the Parquet column names; see docs/workload.md.
 
-    `models` is written "B200|H200", `runtimes` "B200=3600|H100=2h"; durations (submit,
-    runtime, time_limit and runtimes' values) are seconds or text like "90m", "2h", "1d".
+    `models` is written "B200|H200", `sites` "site-a|site-b", `runtimes` "B200=3600|H100=2h";
+    durations (submit, runtime, time_limit and runtimes' values) are seconds or text like
+    "90m", "2h", "1d"; site ids are not checked against a fleet (the scheduler does that).
     Only id, submit, gpus and runtime are required; empty cells in other columns take defaults.
     """
     p = Path(path)
@@ -224,6 +235,17 @@ class _CsvLines:
         return f"row {row + 1}"
 
 
+def _check_format(path: Path, metadata: dict[bytes, bytes] | None) -> None:
+    """Refuse files tagged with a format this version does not know (written by a newer one)."""
+    tag = (metadata or {}).get(_FORMAT_KEY)
+    if tag is not None and tag not in _READABLE_FORMATS:
+        known = ", ".join(f.decode() for f in _READABLE_FORMATS)
+        raise TraceError(
+            f"{path}: schema: unknown format {tag.decode(errors='replace')!r} "
+            f"(this version reads {known})"
+        )
+
+
 def _check_header(path: Path, part: str, names: Sequence[str]) -> None:
     known = SCHEMA.names
     seen: set[str] = set()
@@ -246,9 +268,9 @@ def _check_header(path: Path, part: str, names: Sequence[str]) -> None:
 
 def _default_column(name: str, n: int) -> pa.Array:
     typ = SCHEMA.field(name).type
-    if name in ("models", "runtimes"):  # n empty lists; pa.repeat is slow for nested types
+    if name in _REPEATED:  # n empty lists; pa.repeat is slow for nested types
         offsets = pa.array([0] * (n + 1), pa.int32())
-        if name == "models":
+        if name != "runtimes":
             return pa.ListArray.from_arrays(offsets, pa.array([], pa.string()))
         return pa.MapArray.from_arrays(
             offsets, pa.array([], pa.string()), pa.array([], pa.float64())
@@ -269,7 +291,7 @@ _DURATION = {
 def _from_text(path: Path, where: _Where, name: str, text: pa.Array) -> pa.Array:
     typ = SCHEMA.field(name).type
     empty = pc.equal(text, "")
-    if name in _DEFAULTS and name not in ("models", "runtimes", "preemptible", "time_limit"):
+    if name in _DEFAULTS and name not in (*_REPEATED, "preemptible", "time_limit"):
         text = pc.if_else(empty, str(_DEFAULTS[name]), text)
     if name in _INTEGER:
         return _parse_column(path, where, name, text, typ, _INTEGER[name], int)
@@ -286,6 +308,8 @@ def _from_text(path: Path, where: _Where, name: str, text: pa.Array) -> pa.Array
         return _parse_unique(path, where, name, text, typ, _parse_models)
     if name == "runtimes":
         return _parse_unique(path, where, name, text, typ, _parse_runtimes)
+    if name == "sites":
+        return _parse_unique(path, where, name, text, typ, _parse_sites)
     return text
 
 
@@ -325,7 +349,7 @@ def _parse_unique(
     typ: pa.DataType,
     parse: Callable[[str], list[Any]],
 ) -> pa.Array:
-    """Parse each distinct cell once (models and runtimes repeat a lot), then take by index."""
+    """Parse each distinct cell once (models, runtimes, sites repeat a lot), take by index."""
     distinct = pc.unique(text)
     parsed: list[list[Any]] = []
     for s in distinct.to_pylist():
@@ -344,6 +368,14 @@ def _parse_models(text: str) -> list[str]:
             raise ValueError(
                 f"GPU models separated by '|' ({m!r} is unknown; known: {_MODEL_NAMES})"
             )
+    return names
+
+
+def _parse_sites(text: str) -> list[str]:
+    """Site ids are not checked against a fleet here: the scheduler rejects unknown ones."""
+    names = [s.strip() for s in text.split("|")] if text else []
+    if "" in names:
+        raise ValueError("non-empty site ids separated by '|'")
     return names
 
 
@@ -416,7 +448,7 @@ def _not_in(x: Any, allowed: Iterable[str]) -> Any:
 
 
 def _check_nested(path: Path, where: _Where, c: dict[str, pa.ChunkedArray | pa.Array]) -> None:
-    """Model names inside `models` and `runtimes`, and runtimes' durations."""
+    """Model names inside `models` and `runtimes`, runtimes' durations, site ids' form."""
     models = _combined(c["models"])
     bad = pc.fill_null(_not_in(pc.list_flatten(models), CATALOG), True)
     pos = pc.index(bad, True).as_py()
@@ -424,6 +456,13 @@ def _check_nested(path: Path, where: _Where, c: dict[str, pa.ChunkedArray | pa.A
         row = pc.list_parent_indices(models)[pos].as_py()
         expected = f"GPU models from: {_MODEL_NAMES}"
         raise _fail(path, where, row, "models", expected, models[row].as_py())
+    sites = _combined(c["sites"])
+    ids = pc.list_flatten(sites)
+    bad = pc.fill_null(pc.or_(pc.equal(ids, ""), pc.match_substring(ids, "|")), True)
+    pos = pc.index(bad, True).as_py()
+    if pos >= 0:
+        row = pc.list_parent_indices(sites)[pos].as_py()
+        raise _fail(path, where, row, "sites", _SITE_IDS, sites[row].as_py())
     runtimes = _combined(c["runtimes"])
     if not _has_entries(runtimes):
         return
@@ -461,20 +500,34 @@ def _jobs(path: Path, where: _Where, c: dict[str, pa.ChunkedArray | pa.Array], n
     table = pa.table({f.name: c[f.name] for f in SCHEMA})
     table = table.take(pc.sort_indices(table, [("submit", "ascending"), ("id", "ascending")]))
     col = {name: table.column(name) for name in SCHEMA.names}
-    tuples: dict[str, tuple[str, ...]] = {}
-    models = [
-        tuples.get(s) or tuples.setdefault(s, tuple(s.split("|")) if s else ())
-        for s in pc.binary_join(col["models"], "|").to_pylist()
-    ]
     maps = _combined(col["runtimes"])
     runtimes: list[tuple[tuple[str, float], ...]] = (
         [tuple(r) for r in maps.to_pylist()] if _has_entries(maps) else [()] * n
     )
     values = {name: _pylist(col[name]) for name in _JOB_FIELDS if name in _PLAIN}
-    values |= {"models": models, "runtimes": runtimes}
+    values |= {
+        "models": _name_tuples(col["models"], n),
+        "runtimes": runtimes,
+        "sites": _name_tuples(col["sites"], n),
+    }
     # Job's own field order, so positional construction cannot mix fields up.
     with _gc_paused():
         return [Job(*row) for row in zip(*(values[name] for name in _JOB_FIELDS), strict=True)]
+
+
+def _name_tuples(col: pa.ChunkedArray, n: int) -> list[tuple[str, ...]]:
+    """A list<string> column (models, sites) as tuples; equal rows share one tuple object.
+
+    Rows are joined with '|' and split again, which is sound because `_check_nested` allows
+    no '|' and no empty name inside either column.
+    """
+    if len(pc.list_flatten(col)) == 0:
+        return [()] * n
+    tuples: dict[str, tuple[str, ...]] = {}
+    return [
+        tuples.get(s) or tuples.setdefault(s, tuple(s.split("|")) if s else ())
+        for s in pc.binary_join(col, "|").to_pylist()
+    ]
 
 
 def _pylist(col: pa.ChunkedArray) -> list[Any]:

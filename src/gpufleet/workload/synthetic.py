@@ -14,7 +14,13 @@ How a trace is built (source tags [Sn] refer to docs/sources.md; [A] = assumptio
 3. Mix. Each stream splits its GPU-hours over job kinds by one of domain.md's
    `workload_mix_defaults` (Acme Seren and Kalos [S124], a commercial forecast [S126], an
    industrial assumption [A]); each kind has a size and run-time distribution (`_PROFILES`).
-4. Jobs. Arrivals are one Poisson process modulated by hour of day and day of week [A]; each
+4. Sites. A stream's jobs may run only at the sites of its pool (the lease: at its lessors'
+   sites), so captive fleets stay captive: Samsung's, SK's, Hyundai's and NAVER's groups run
+   only at their owner's sites, government groups only at government-program sites. Sizes and
+   models come from the pool's clusters, so every job fits at its sites. A stream whose
+   pool spans every site with GPUs (the generic stream of a fleet without these owners) leaves
+   `sites` empty, which means the same: anywhere.
+5. Jobs. Arrivals are one Poisson process modulated by hour of day and day of week [A]; each
    arrival picks a (stream, kind) cell with probability proportional to its job rate, then a
    tenant, a size, a run time and a time limit. The rate is set so that the expected GPU-hours
    offered, counted on the GPU models jobs are likely to land on, is `load` x capacity x time.
@@ -217,7 +223,9 @@ class Stream:
 
     `share` is the stream's fraction of the fleet's offered GPU-hours; `mix` gives each kind's
     fraction of the stream's GPU-hours; `models` are the pool's GPU models, fastest first;
-    `ref_model` is the pool's most plentiful model, on which run times are drawn.
+    `ref_model` is the pool's most plentiful model, on which run times are drawn. `sites` are
+    the pool's sites in fleet order, which every job of the stream carries (one shared tuple);
+    empty when the pool spans every site with GPUs.
     """
 
     group: str
@@ -227,6 +235,7 @@ class Stream:
     models: tuple[str, ...]
     ref_model: str
     capped: bool
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +289,7 @@ def _plan(fleet: Fleet) -> list[_StreamPlan]:
     plans: list[_StreamPlan] = []
     if total == 0:
         return plans
+    everywhere = frozenset(c.site for cs in pools.values() for c in cs)
     lessors = [c for p in _FOUNDATION_LESSORS for c in pools.get(p, [])]
     lessor_gpus = sum(c.gpus for c in lessors)
     leased = min(float(_FOUNDATION_GPUS), _FOUNDATION_MAX_FRACTION * lessor_gpus)
@@ -287,17 +297,26 @@ def _plan(fleet: Fleet) -> list[_StreamPlan]:
         gpus = float(sum(c.gpus for c in clusters))
         if pool in _FOUNDATION_LESSORS:
             gpus -= leased * gpus / lessor_gpus
+        sites = _sites(fleet, clusters, everywhere)
         for spec in _POOL_GROUPS[pool]:
             share = gpus * spec.fraction / total
-            if spec.graphics_batch:
-                sim = _PROFILES | {"batch": _SIMULATION}
-                plans.append(_stream_plan(fleet, pool, spec, clusters, share, sim))
-            else:
-                plans.append(_stream_plan(fleet, pool, spec, clusters, share))
+            profiles = (_PROFILES | {"batch": _SIMULATION}) if spec.graphics_batch else _PROFILES
+            plans.append(_stream_plan(fleet, pool, spec, clusters, sites, share, profiles))
     if leased > 0:
         profiles = _PROFILES | {"pretrain": _FOUNDATION_PRETRAIN}
-        plans.append(_stream_plan(fleet, "lease", _FOUNDATION, lessors, leased / total, profiles))
+        sites = _sites(fleet, lessors, everywhere)
+        share = leased / total
+        plans.append(_stream_plan(fleet, "lease", _FOUNDATION, lessors, sites, share, profiles))
     return plans
+
+
+def _sites(fleet: Fleet, clusters: list[Cluster], everywhere: frozenset[str]) -> tuple[str, ...]:
+    """The clusters' sites in fleet order; () if that is every site with GPUs (= anywhere)."""
+    mine = {c.site for c in clusters}
+    if mine == everywhere:
+        return ()
+    order = {s.id: i for i, s in enumerate(fleet.sites)}
+    return tuple(sorted(mine, key=lambda s: (order.get(s, len(order)), s)))
 
 
 def _stream_plan(
@@ -305,8 +324,9 @@ def _stream_plan(
     pool: str,
     spec: _GroupSpec,
     clusters: list[Cluster],
+    sites: tuple[str, ...],
     share: float,
-    profiles: Mapping[str, _Profile] = _PROFILES,
+    profiles: Mapping[str, _Profile],
 ) -> _StreamPlan:
     stats = _model_stats(clusters)
     models = tuple(
@@ -314,7 +334,7 @@ def _stream_plan(
     )
     ref = min(stats, key=lambda m: (-stats[m].gpus, -_gpu_model(fleet, m).bf16_tflops, m))
     mix = tuple((k, spec.mix[k]) for k in JOB_KINDS if spec.mix.get(k, 0.0) > 0)
-    stream = Stream(spec.group, pool, share, mix, models, ref, spec.capped)
+    stream = Stream(spec.group, pool, share, mix, models, ref, spec.capped, sites)
     return _StreamPlan(stream, spec, stats, profiles)
 
 
@@ -349,6 +369,7 @@ class _Cell:
     rt_log_span: float
     gpu_seconds: float  # expected GPU-seconds per job, counted on the landing models
     share: float  # fraction of offered GPU-hours
+    sites: tuple[str, ...]  # the stream's tuple, shared by all its jobs
 
 
 def _cumulative(weights: Iterable[float]) -> tuple[float, ...]:
@@ -435,6 +456,7 @@ def _cells(fleet: Fleet) -> list[_Cell]:
                     rt_log_span=math.log(hi / lo),
                     gpu_seconds=gpu_s,
                     share=plan.stream.share * fraction,
+                    sites=plan.stream.sites,
                 )
             )
     return cells
@@ -534,4 +556,5 @@ def _job(job_id: int, t: float, cell: _Cell, rand: Callable[[], float]) -> Job:
         preemptible=cell.preemptible,
         time_limit=time_limit,
         group=cell.group,
+        sites=cell.sites,
     )
