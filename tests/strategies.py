@@ -1,12 +1,23 @@
-"""Hypothesis strategies shared by the tests: small random fleets and workloads."""
+"""Test building blocks: small fleets built in code, random fleets and workloads."""
 
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conftest import make_fleet
-from gpufleet.fleet.model import Fleet
+from gpufleet.fleet.catalog import CATALOG
+from gpufleet.fleet.model import Cluster, Fleet, Site
 from gpufleet.workload.job import TOPOLOGIES, Job
+
+
+def make_fleet(*clusters: tuple[str, str, int, int, int, int]) -> Fleet:
+    """Clusters as (id, model, gpus, domain_gpus, node_gpus, block_domains), all at one site."""
+    site = Site("site", "owner", "ai_factory", "region", source="[A] test")
+    cs = tuple(
+        Cluster(cid, "site", model, gpus, dom, node, blk, source="[A] test")
+        for cid, model, gpus, dom, node, blk in clusters
+    )
+    return Fleet.build("test", "", (site,), cs, CATALOG)
+
 
 MODELS = ("H100", "B200", "GB200")
 

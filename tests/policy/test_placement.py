@@ -7,9 +7,9 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import make_fleet
 from gpufleet.fleet.state import Allocation, AllocationState
 from gpufleet.policy.placement import PLACEMENTS, first_fit, topo_best_fit, worst_fit
+from strategies import make_fleet
 
 
 def _state(*clusters: tuple[str, str, int, int, int, int]) -> AllocationState:

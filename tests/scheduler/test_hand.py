@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from conftest import make_fleet
 from gpufleet.engine.record import COMPLETED, REJECTED, TIMEOUT
 from gpufleet.engine.sim import simulate
 from gpufleet.policy.registry import resolve
 from gpufleet.workload.job import Job
+from strategies import make_fleet
 
 TWO_NODES = make_fleet(("c", "H100", 16, 8, 8, 2))
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from conftest import make_fleet
 from gpufleet.policy.registry import resolve
 from gpufleet.scheduler.core import Scheduler
 from gpufleet.scheduler.events import Cancel, Finish, Reject, Start, Submit
 from gpufleet.workload.job import TOPOLOGIES, Job
+from strategies import make_fleet
 
 FLEET = make_fleet(("h", "H100", 32, 8, 8, 2), ("g", "GB200", 144, 72, 4, 1))
 
