@@ -72,6 +72,7 @@ def simulate(
     start, end, cluster, state_arr = rec.start, rec.end, rec.cluster, rec.state
     n_domains, n_blocks = rec.n_domains, rec.n_blocks
     domain_block = fleet.domain_block
+    heappush, heappop = heapq.heappush, heapq.heappop
     while ai < n or ends:
         t = min(jobs[ai].submit if ai < n else inf, ends[0][0] if ends else inf)
         if until is not None and t > until:
@@ -81,7 +82,7 @@ def simulate(
             next_sample += sample_every
         events = 0
         while ends and ends[0][0] == t:
-            _, _, jid = heapq.heappop(ends)
+            _, _, jid = heappop(ends)
             sched.apply(Finish(jid), t)
             end[index[jid]] = t
             events += 1
@@ -100,12 +101,16 @@ def simulate(
                 i = index[d.job_id]
                 start[i] = t
                 alloc = d.allocation
+                parts = alloc.parts
                 cluster[i] = alloc.cluster
-                n_domains[i] = len(alloc.parts)
-                n_blocks[i] = len({domain_block[dom] for dom, _ in alloc.parts})
+                if len(parts) > 1:
+                    n_domains[i] = len(parts)
+                    n_blocks[i] = len({domain_block[dom] for dom, _ in parts})
+                else:
+                    n_domains[i] = n_blocks[i] = 1
                 state_arr[i] = TIMEOUT if d.timed_out else COMPLETED
                 seq += 1
-                heapq.heappush(ends, (t + d.duration, seq, d.job_id))
+                heappush(ends, (t + d.duration, seq, d.job_id))
         if check is not None:
             check(sched, t)
         if progress is not None:

@@ -86,7 +86,9 @@ class AllocationState:
         free = self.free
         domain_block = fleet.domain_block
         levels = self.levels[ci]
+        total = 0
         for d, n in alloc.parts:
+            total += n
             f = free[d]
             g = f + sign * n
             if g < 0 or g > cap or n <= 0:
@@ -111,7 +113,7 @@ class AllocationState:
                 self.block_full[b] += 1
                 self.cluster_full[ci] += 1
         self.levels[ci] = levels
-        self.cluster_free[ci] += sign * sum(n for _, n in alloc.parts)
+        self.cluster_free[ci] += sign * total
 
     # -- queries --------------------------------------------------------------------------
     @property

@@ -50,6 +50,7 @@ RESERVATION_REFRESH_S = 30.0
 class _Shape:
     """Pending jobs that need the same GPUs, sorted by (order key, job id)."""
 
+    key: _ShapeKey
     gpus: int
     topology: str
     clusters: tuple[int, ...]
@@ -99,6 +100,8 @@ class Scheduler:
         self._site_ids = frozenset(s.id for s in fleet.sites)
         self._speed: dict[tuple[str, int], float] = {}
         self._new: list[Job] = []
+        self._unqueued: set[int] = set()
+        self._key: dict[int, OrderKey] = {}
         self._full_pass = False
         self._dirty: set[int] = set()  # clusters whose GPUs came back since the last pass
         self._active: dict[_ShapeKey, _Shape] = {}  # shapes with pending jobs
@@ -128,8 +131,7 @@ class Scheduler:
             self._end(event.job_id, now, cancelled=False)
         elif isinstance(event, Cancel):
             if event.job_id in self.pending:
-                job = self.pending.pop(event.job_id)
-                self._job_shape.pop(job.id).queue.remove((self.policy.order(job), job.id))
+                self._dequeue(event.job_id)
                 if self._blocked is not None and self._blocked[1] == event.job_id:
                     self._full_pass = True
             elif event.job_id in self.running:
@@ -219,12 +221,30 @@ class Scheduler:
             if cset is None:
                 cset = self._csets[clusters] = len(self._cset_mask)
                 self._cset_mask.append(sum(1 << ci for ci in clusters))
-            shape = self._shapes[key] = _Shape(job.gpus, job.topology, clusters, cset)
-        self._active[key] = shape
+            shape = self._shapes[key] = _Shape(key, job.gpus, job.topology, clusters, cset)
         self.pending[job.id] = job
         self._job_shape[job.id] = shape
-        shape.queue.add((self.policy.order(job), job.id))
+        self._key[job.id] = self.policy.order(job)
         self._new.append(job)
+        self._unqueued.add(job.id)  # queued by the next pass unless it starts at once
+
+    def _queue(self, job_id: int) -> None:
+        """Put a pending job in its shape's queue (new jobs wait outside until a pass)."""
+        if job_id in self._unqueued:
+            self._unqueued.discard(job_id)
+            shape = self._job_shape[job_id]
+            shape.queue.add((self._key[job_id], job_id))
+            self._active[shape.key] = shape
+
+    def _dequeue(self, job_id: int) -> None:
+        """Take a job out of the pending structures (it starts or is cancelled)."""
+        del self.pending[job_id]
+        shape = self._job_shape.pop(job_id)
+        key = self._key.pop(job_id)
+        if job_id in self._unqueued:
+            self._unqueued.discard(job_id)
+        else:
+            shape.queue.remove((key, job_id))
 
     def _end(self, job_id: int, now: float, cancelled: bool) -> None:
         run = self.running.pop(job_id, None)
@@ -283,12 +303,15 @@ class Scheduler:
     # -- the pass -------------------------------------------------------------------------
     def decide(self, now: float) -> list[Decision]:
         """One scheduling pass; returns the jobs to start now."""
-        if self._full_pass:
-            out = self._pass(now)
-        elif self._dirty:
-            out = self._pass_freed(now)
-            if self._new and not self._full_pass:
-                out += self._pass_new(now)
+        if self._full_pass or self._dirty:
+            for job in self._new:
+                self._queue(job.id)
+            if self._full_pass:
+                out = self._pass(now)
+            else:
+                out = self._pass_freed(now)
+                if self._new and not self._full_pass:
+                    out += self._pass_new(now)
         elif self._new:
             out = self._pass_new(now)
         else:
@@ -416,10 +439,16 @@ class Scheduler:
                 return
 
     def _pass_new(self, now: float) -> list[Decision]:
-        """After arrivals only: try the new jobs alone, in policy order."""
+        """After arrivals only: try the new jobs alone, in policy order.
+
+        A new job that starts at once never enters its shape's queue; the others are queued.
+        """
         out: list[Decision] = []
-        order = self.policy.order
-        for job in sorted(self._new, key=order):
+        keys = self._key
+        new = self._new
+        if len(new) > 1:
+            new.sort(key=lambda j: keys.get(j.id, ()))
+        for n, job in enumerate(new):
             if job.id not in self.pending:
                 continue
             shape = self._job_shape[job.id]
@@ -428,25 +457,29 @@ class Scheduler:
                 if alloc is not None:
                     out.append(self._start(job, alloc, now))
                     continue
-                self._blocked = (order(job), job.id)
+                self._blocked = (keys[job.id], job.id)
                 if self.policy.backfill:
                     self._resv = None
-                continue
-            if order(job) < self._blocked[0]:
+            elif keys[job.id] < self._blocked[0]:
                 # A new job jumps ahead of the reserved head: redo the whole pass.
                 self._resv = None
+                for later in new[n:]:
+                    self._queue(later.id)
                 return out + self._pass(now)
-            if not self.policy.backfill:
-                continue
-            resv = self._resv
-            if resv is None:
-                head = self.pending.get(self._blocked[1])
-                if head is None:
-                    return out + self._pass(now)
-                resv = self._reservation(head, self._job_shape[head.id], now)
-            started = self._try_backfill(job, shape, resv, now)
-            if isinstance(started, Start):
-                out.append(started)
+            elif self.policy.backfill:
+                resv = self._resv
+                if resv is None:
+                    head = self.pending.get(self._blocked[1])
+                    if head is None:
+                        for later in new[n:]:
+                            self._queue(later.id)
+                        return out + self._pass(now)
+                    resv = self._reservation(head, self._job_shape[head.id], now)
+                started = self._try_backfill(job, shape, resv, now)
+                if isinstance(started, Start):
+                    out.append(started)
+                    continue
+            self._queue(job.id)
         return out
 
     def _live_shapes(self) -> list[_Shape]:
@@ -468,8 +501,7 @@ class Scheduler:
             heapq.heappush(heads, (key, i, shape, jid, False))
 
     def _start(self, job: Job, alloc: Allocation, now: float) -> Start:
-        del self.pending[job.id]
-        self._job_shape.pop(job.id).queue.remove((self.policy.order(job), job.id))
+        self._dequeue(job.id)
         self.state.take(job.id, alloc)
         duration, timed_out = self.duration(job, alloc.cluster)
         planned = now + self._planned(job, alloc.cluster)
@@ -574,5 +606,10 @@ class Scheduler:
                 )
         if set(self.pending) & set(self.running):
             raise InvariantError("a job is both pending and running")
+        queued = sum(len(sh.queue) for sh in self._shapes.values())
+        if queued + len(self._unqueued) != len(self.pending) or not self._unqueued <= set(
+            self.pending
+        ):
+            raise InvariantError("pending jobs and shape queues differ")
         if sum(len(e) for e in self._ends) != len(self.running):
             raise InvariantError("planned-end index out of date")
