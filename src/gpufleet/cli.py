@@ -134,6 +134,13 @@ def _load_workload(
 @click.option(
     "--out", "out_dir", default=None, type=click.Path(path_type=Path), help="write records here"
 )
+@click.option(
+    "--report",
+    "report_path",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="then write the run's HTML report here (needs --out)",
+)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def simulate(
     scenario: str,
@@ -145,6 +152,7 @@ def simulate(
     load: float,
     max_jobs: int | None,
     out_dir: Path | None,
+    report_path: Path | None,
     quiet: bool,
 ) -> None:
     """Simulate the fleet under a workload and print a summary."""
@@ -160,6 +168,8 @@ def simulate(
         raise ConfigError(f"--load must be in (0, 10], got {load}")
     if max_jobs is not None and max_jobs <= 0:
         raise ConfigError(f"--max-jobs must be > 0, got {max_jobs}")
+    if report_path is not None and out_dir is None:
+        raise ConfigError("--report needs --out DIR: the report is built from the run's files")
     pol = resolve(policy, placement)
     fl = load_fleet(scenario)
     console = Console(stderr=True)
@@ -175,8 +185,13 @@ def simulate(
     if out_dir is not None:
         from gpufleet.report.files import write_run
 
-        for p in write_run(rec, metrics, out_dir):
+        for p in write_run(rec, metrics, out_dir, scenario=scenario, workload=workload):
             click.echo(f"wrote {p}")
+        if report_path is not None:
+            from gpufleet.report.build import write_report
+
+            for p in write_report(out_dir, report_path):
+                click.echo(f"wrote {p}")
 
 
 def _run_with_progress(
@@ -208,6 +223,47 @@ def _run_with_progress(
             bar.update(task, completed=done, total=total)
 
         return run(fl, jobs, pol, window=days * 86400.0, seed=seed, progress=tick)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="HTML file to write [default: RUN_DIR/report.html]",
+)
+@click.option(
+    "--png", "png_dir", type=click.Path(path_type=Path), default=None, help="also a PNG per chart"
+)
+def report(run_dir: Path, out: Path | None, png_dir: Path | None) -> None:
+    """Write RUN_DIR's report: one self-contained HTML page that opens offline."""
+    from gpufleet.report.build import write_report
+
+    for p in write_report(run_dir, out or run_dir / "report.html", png_dir):
+        click.echo(f"wrote {p}")
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, metavar="RUN_A RUN_B [...]", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("compare.html"),
+    show_default=True,
+    help="HTML file to write",
+)
+@click.option(
+    "--png", "png_dir", type=click.Path(path_type=Path), default=None, help="also a PNG per chart"
+)
+def compare(run_dirs: tuple[Path, ...], out: Path, png_dir: Path | None) -> None:
+    """Compare runs RUN_A RUN_B [...] side by side, with differences from RUN_A."""
+    from gpufleet.report.build import write_comparison
+
+    for p in write_comparison(list(run_dirs), out, png_dir):
+        click.echo(f"wrote {p}")
 
 
 @main.group("trace", cls=_Group)
@@ -315,9 +371,6 @@ def trace_stats(
 
 
 # -- the live control plane: `serve`, `tenant`, and the client commands ---------------------
-
-_DATA_DIR_HELP = "data directory: SQLite database and job output"
-_DATABASE_HELP = "postgresql://USER@HOST[:PORT]/DB instead of SQLite in the data directory"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,5 @@
-"""Write a run to a directory: per-job records and time series (Parquet), metrics (JSON)."""
+"""Write a run to a directory: per-job records and time series (Parquet), metrics and how the
+run was made (JSON)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import gpufleet
 from gpufleet.engine.record import STATE_NAMES, RunRecord
 
 
@@ -88,8 +90,34 @@ def queue_table(rec: RunRecord) -> pa.Table:
     )
 
 
-def write_run(rec: RunRecord, metrics: dict[str, Any], out: Path) -> list[Path]:
-    """Write jobs.parquet, utilization.parquet, queue.parquet and metrics.json into `out`."""
+def run_info(rec: RunRecord, scenario: str | None, workload: str) -> dict[str, Any]:
+    """What run.json holds: enough to reload the fleet and to title a report.
+
+    `scenario` is what the run was given (a built-in name, or a file stored as an absolute
+    path so a report can reload it from elsewhere); it defaults to the fleet's name.
+    """
+    given = scenario or rec.fleet.name
+    path = Path(given)
+    return {
+        "scenario": str(path.resolve()) if path.is_file() else given,
+        "policy": rec.policy,
+        "placement": rec.placement,
+        "seed": rec.seed,
+        "workload": workload,
+        "days": rec.window / 86400.0,
+        "version": gpufleet.__version__,
+    }
+
+
+def write_run(
+    rec: RunRecord,
+    metrics: dict[str, Any],
+    out: Path,
+    *,
+    scenario: str | None = None,
+    workload: str = "unknown",
+) -> list[Path]:
+    """Write jobs.parquet, utilization.parquet, queue.parquet, metrics.json and run.json."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "jobs.parquet", out / "utilization.parquet", out / "queue.parquet"]
     pq.write_table(records_table(rec), paths[0])
@@ -97,4 +125,7 @@ def write_run(rec: RunRecord, metrics: dict[str, Any], out: Path) -> list[Path]:
     pq.write_table(queue_table(rec), paths[2])
     mpath = out / "metrics.json"
     mpath.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return [*paths, mpath]
+    rpath = out / "run.json"
+    info = run_info(rec, scenario, workload)
+    rpath.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return [*paths, mpath, rpath]

@@ -100,7 +100,8 @@ def fleet_tables(fleet: Fleet) -> list[Table]:
     return [sites, clusters, by_owner, by_model]
 
 
-def _dur(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """Seconds as the unit a person reads: s, min, h or d."""
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -123,7 +124,7 @@ def summary_tables(m: dict[str, Any]) -> list[Table]:
         head.add_column(col, justify="right")
     for key, label in (("wait_s", "wait"), ("jct_s", "job completion time")):
         p = m[key]
-        head.add_row(label, *(_dur(p[k]) for k in ("mean", "p50", "p95", "p99")))
+        head.add_row(label, *(duration_text(p[k]) for k in ("mean", "p50", "p95", "p99")))
     b = m["bounded_slowdown"]
     head.add_row("bounded slowdown", *(f"{b[k]:.2f}" for k in ("mean", "p50", "p95", "p99")))
     head.add_section()
@@ -135,8 +136,8 @@ def summary_tables(m: dict[str, Any]) -> list[Table]:
     head.add_row("GPU-hours", f"{m['gpu_hours']:,.0f}", "", "", "")
     head.add_row(
         "window / makespan",
-        _dur(m["window_days"] * 86400),
-        _dur(m["makespan_days"] * 86400),
+        duration_text(m["window_days"] * 86400),
+        duration_text(m["makespan_days"] * 86400),
         "",
         "",
     )
