@@ -13,10 +13,8 @@ default.
 from __future__ import annotations
 
 import csv
-import gc
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from os import PathLike
 from pathlib import Path
@@ -29,6 +27,7 @@ import pyarrow.parquet as pq
 
 from gpufleet.errors import TraceError
 from gpufleet.fleet.catalog import CATALOG
+from gpufleet.workload.columns import gc_paused, python_values
 from gpufleet.workload.job import JOB_KINDS, TOPOLOGIES, Job
 from gpufleet.workload.units import parse_duration
 
@@ -328,7 +327,7 @@ def _parse_column(
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     values: list[Any] = []
-    for row, s in enumerate(text.to_pylist()):
+    for row, s in enumerate(text.topython_values()):
         if s is None:
             values.append(None)
             continue
@@ -352,7 +351,7 @@ def _parse_unique(
     """Parse each distinct cell once (models, runtimes, sites repeat a lot), take by index."""
     distinct = pc.unique(text)
     parsed: list[list[Any]] = []
-    for s in distinct.to_pylist():
+    for s in distinct.topython_values():
         try:
             parsed.append(parse(s))
         except ValueError as e:
@@ -467,7 +466,7 @@ def _check_nested(path: Path, where: _Where, c: dict[str, pa.ChunkedArray | pa.A
     if not _has_entries(runtimes):
         return
     expected = f"MODEL=seconds pairs with seconds > 0 and models from: {_MODEL_NAMES}"
-    for row, pairs in enumerate(runtimes.to_pylist()):
+    for row, pairs in enumerate(runtimes.topython_values()):
         for model, seconds in pairs or ():
             if model not in CATALOG or seconds is None or not 0 < seconds < math.inf:
                 raise _fail(path, where, row, "runtimes", expected, pairs)
@@ -487,7 +486,7 @@ def _check_unique_ids(path: Path, where: _Where, ids: pa.ChunkedArray | pa.Array
     if len(pc.unique(ids)) == len(ids):
         return
     first: dict[int, int] = {}
-    for row, i in enumerate(ids.to_pylist()):
+    for row, i in enumerate(ids.topython_values()):
         if i in first:
             expected = f"a unique id ({i} is also on {where(first[i])})"
             raise _fail(path, where, row, "id", expected, i)
@@ -502,16 +501,16 @@ def _jobs(path: Path, where: _Where, c: dict[str, pa.ChunkedArray | pa.Array], n
     col = {name: table.column(name) for name in SCHEMA.names}
     maps = _combined(col["runtimes"])
     runtimes: list[tuple[tuple[str, float], ...]] = (
-        [tuple(r) for r in maps.to_pylist()] if _has_entries(maps) else [()] * n
+        [tuple(r) for r in maps.topython_values()] if _has_entries(maps) else [()] * n
     )
-    values = {name: _pylist(col[name]) for name in _JOB_FIELDS if name in _PLAIN}
+    values = {name: python_values(col[name]) for name in _JOB_FIELDS if name in _PLAIN}
     values |= {
         "models": _name_tuples(col["models"], n),
         "runtimes": runtimes,
         "sites": _name_tuples(col["sites"], n),
     }
     # Job's own field order, so positional construction cannot mix fields up.
-    with _gc_paused():
+    with gc_paused():
         return [Job(*row) for row in zip(*(values[name] for name in _JOB_FIELDS), strict=True)]
 
 
@@ -526,33 +525,5 @@ def _name_tuples(col: pa.ChunkedArray, n: int) -> list[tuple[str, ...]]:
     tuples: dict[str, tuple[str, ...]] = {}
     return [
         tuples.get(s) or tuples.setdefault(s, tuple(s.split("|")) if s else ())
-        for s in pc.binary_join(col, "|").to_pylist()
+        for s in pc.binary_join(col, "|").topython_values()
     ]
-
-
-def _pylist(col: pa.ChunkedArray) -> list[Any]:
-    """A column as Python values; repeated strings share one object (less memory, faster)."""
-    if col.type == pa.string():
-        encoded = col.combine_chunks().dictionary_encode()
-        words = encoded.dictionary.to_pylist()
-        return [words[i] for i in encoded.indices.to_numpy().tolist()]
-    if col.null_count == 0:
-        return list(col.to_numpy().tolist())
-    return list(col.to_pylist())
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many acyclic objects.
-
-    Jobs hold no reference cycles, but every allocation burst makes the collector walk all the
-    live containers again; for 1,000,000 rows that walking took longer than building the Jobs
-    (measured ~9.6 s -> ~6 s for read_parquet).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

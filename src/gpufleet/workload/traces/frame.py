@@ -10,9 +10,7 @@ values sorted by (submit, id) with submit times moved so the first job submits a
 from __future__ import annotations
 
 import csv
-import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields
 from datetime import UTC, datetime
 from itertools import repeat
@@ -26,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from gpufleet.errors import InvariantError, TraceError
+from gpufleet.workload.columns import gc_paused, python_values
 from gpufleet.workload.job import Job
 from gpufleet.workload.store import DEFAULT_TENANT
 
@@ -415,7 +414,7 @@ def build_jobs(parts: Sequence[pa.Table], constants: Mapping[str, Any]) -> tuple
             columns.append(_pylist(table.column(name), name))
         else:
             columns.append(repeat(constants.get(name, _JOB_DEFAULTS[name]), n))
-    with _gc_paused():
+    with gc_paused():
         return [Job(*row) for row in zip(*columns, strict=False)], origin
 
 
@@ -439,22 +438,4 @@ def _pylist(col: Any, name: str) -> list[Any]:
         ]
     if name in ("gpus", "priority", "id"):
         return list(pc.cast(col, pa.int64()).to_numpy().tolist())
-    if col.type == pa.string():
-        encoded = col.combine_chunks().dictionary_encode()
-        words = encoded.dictionary.to_pylist()
-        return [words[i] for i in encoded.indices.to_numpy().tolist()]
-    if col.null_count == 0:
-        return list(col.to_numpy().tolist())
-    return list(col.to_pylist())
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic collector while building many acyclic Jobs (it would rescan them all)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    return python_values(col)
