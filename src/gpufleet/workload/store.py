@@ -327,7 +327,7 @@ def _parse_column(
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     values: list[Any] = []
-    for row, s in enumerate(text.topython_values()):
+    for row, s in enumerate(text.to_pylist()):
         if s is None:
             values.append(None)
             continue
@@ -351,7 +351,7 @@ def _parse_unique(
     """Parse each distinct cell once (models, runtimes, sites repeat a lot), take by index."""
     distinct = pc.unique(text)
     parsed: list[list[Any]] = []
-    for s in distinct.topython_values():
+    for s in distinct.to_pylist():
         try:
             parsed.append(parse(s))
         except ValueError as e:
@@ -466,7 +466,7 @@ def _check_nested(path: Path, where: _Where, c: dict[str, pa.ChunkedArray | pa.A
     if not _has_entries(runtimes):
         return
     expected = f"MODEL=seconds pairs with seconds > 0 and models from: {_MODEL_NAMES}"
-    for row, pairs in enumerate(runtimes.topython_values()):
+    for row, pairs in enumerate(runtimes.to_pylist()):
         for model, seconds in pairs or ():
             if model not in CATALOG or seconds is None or not 0 < seconds < math.inf:
                 raise _fail(path, where, row, "runtimes", expected, pairs)
@@ -486,7 +486,7 @@ def _check_unique_ids(path: Path, where: _Where, ids: pa.ChunkedArray | pa.Array
     if len(pc.unique(ids)) == len(ids):
         return
     first: dict[int, int] = {}
-    for row, i in enumerate(ids.topython_values()):
+    for row, i in enumerate(ids.to_pylist()):
         if i in first:
             expected = f"a unique id ({i} is also on {where(first[i])})"
             raise _fail(path, where, row, "id", expected, i)
@@ -501,7 +501,7 @@ def _jobs(path: Path, where: _Where, c: dict[str, pa.ChunkedArray | pa.Array], n
     col = {name: table.column(name) for name in SCHEMA.names}
     maps = _combined(col["runtimes"])
     runtimes: list[tuple[tuple[str, float], ...]] = (
-        [tuple(r) for r in maps.topython_values()] if _has_entries(maps) else [()] * n
+        [tuple(r) for r in maps.to_pylist()] if _has_entries(maps) else [()] * n
     )
     values = {name: python_values(col[name]) for name in _JOB_FIELDS if name in _PLAIN}
     values |= {
@@ -525,5 +525,5 @@ def _name_tuples(col: pa.ChunkedArray, n: int) -> list[tuple[str, ...]]:
     tuples: dict[str, tuple[str, ...]] = {}
     return [
         tuples.get(s) or tuples.setdefault(s, tuple(s.split("|")) if s else ())
-        for s in pc.binary_join(col, "|").topython_values()
+        for s in pc.binary_join(col, "|").to_pylist()
     ]
