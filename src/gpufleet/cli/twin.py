@@ -1,0 +1,196 @@
+"""Commands of the twin: fleet show/list, policies, simulate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from gpufleet.cli.base import (
+    DEFAULT_POLICY,
+    DEFAULT_SCENARIO,
+    Group,
+    main,
+    out_console,
+)
+from gpufleet.errors import ConfigError, TraceError
+
+
+@main.group(cls=Group)
+def fleet() -> None:
+    """Inspect fleet scenarios."""
+
+
+@fleet.command("show")
+@click.option("--scenario", default=DEFAULT_SCENARIO, show_default=True, help="NAME or FILE.yaml")
+def fleet_show(scenario: str) -> None:
+    """Print sites, clusters, GPU models, domains, blocks and power, with totals."""
+    from gpufleet.fleet.loader import load_fleet
+    from gpufleet.report.tables import fleet_tables
+
+    fl = load_fleet(scenario)
+    console = out_console()
+    for table in fleet_tables(fl):
+        console.print(table)
+
+
+@fleet.command("list")
+def fleet_list() -> None:
+    """List the built-in scenarios."""
+    from gpufleet.fleet.loader import builtin_scenarios, load_fleet
+
+    for name in builtin_scenarios():
+        fl = load_fleet(name)
+        click.echo(
+            f"{name:<16} {fl.total_gpus:>8,} GPUs  {len(fl.sites):>3} sites  {fl.description}"
+        )
+
+
+@main.command()
+def policies() -> None:
+    """List queue orderings, backfill and placements by name."""
+    from gpufleet.policy.registry import describe
+
+    for kind, name, desc in describe():
+        click.echo(f"{kind:<10} {name:<14} {desc}")
+
+
+def _load_workload(
+    spec: str, fl: Any, days: float, seed: int, load: float, max_jobs: int | None
+) -> list[Any]:
+    if spec == "synthetic":
+        from gpufleet.workload.synthetic import generate
+
+        return generate(fl, days=days, seed=seed, load=load, max_jobs=max_jobs)
+    path = Path(spec)
+    if not path.exists():
+        raise TraceError(f"{path}: no such workload file (or use 'synthetic')")
+    from gpufleet.workload import store
+
+    if path.suffix == ".parquet":
+        jobs = store.read_parquet(path)
+    elif path.suffix == ".csv":
+        jobs = store.read_csv(path)
+    else:
+        raise TraceError(f"{path}: unknown workload format; expected .parquet or .csv")
+    horizon = days * 86400.0
+    jobs = [j for j in jobs if j.submit < horizon]
+    return jobs[:max_jobs] if max_jobs is not None else jobs
+
+
+@main.command()
+@click.option("--scenario", default=DEFAULT_SCENARIO, show_default=True, help="NAME or FILE.yaml")
+@click.option(
+    "--workload",
+    default="synthetic",
+    show_default=True,
+    help="'synthetic' or FILE (.parquet, .csv)",
+)
+@click.option(
+    "--policy",
+    default=DEFAULT_POLICY,
+    show_default=True,
+    help="ORDER[+easy]; see `gpufleet policies`",
+)
+@click.option("--placement", default="topo-best-fit", show_default=True)
+@click.option("--days", default=30.0, show_default=True, type=float, help="days of arrivals")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--load", default=0.85, show_default=True, type=float, help="offered load (synthetic)"
+)
+@click.option("--max-jobs", default=None, type=int, help="cap the number of jobs")
+@click.option(
+    "--out", "out_dir", default=None, type=click.Path(path_type=Path), help="write records here"
+)
+@click.option(
+    "--report",
+    "report_path",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="then write the run's HTML report here (needs --out)",
+)
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def simulate(
+    scenario: str,
+    workload: str,
+    policy: str,
+    placement: str,
+    days: float,
+    seed: int,
+    load: float,
+    max_jobs: int | None,
+    out_dir: Path | None,
+    report_path: Path | None,
+    quiet: bool,
+) -> None:
+    """Simulate the fleet under a workload and print a summary."""
+    from gpufleet.engine.sim import simulate as run
+    from gpufleet.fleet.loader import load_fleet
+    from gpufleet.metrics.summary import summarize
+    from gpufleet.policy.registry import resolve
+    from gpufleet.report.tables import summary_tables
+
+    if days <= 0:
+        raise ConfigError(f"--days must be > 0, got {days}")
+    if not 0 < load <= 10:
+        raise ConfigError(f"--load must be in (0, 10], got {load}")
+    if max_jobs is not None and max_jobs <= 0:
+        raise ConfigError(f"--max-jobs must be > 0, got {max_jobs}")
+    if report_path is not None and out_dir is None:
+        raise ConfigError("--report needs --out DIR: the report is built from the run's files")
+    pol = resolve(policy, placement)
+    fl = load_fleet(scenario)
+    console = Console(stderr=True)
+    with console.status(f"preparing workload {workload!r}...", spinner="dots"):
+        jobs = _load_workload(workload, fl, days, seed, load, max_jobs)
+    if not jobs:
+        raise TraceError(f"workload {workload!r} has no jobs in the first {days:g} days")
+    rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console)
+    metrics = summarize(rec)
+    out = out_console()
+    for table in summary_tables(metrics):
+        out.print(table)
+    if out_dir is not None:
+        from gpufleet.report.files import write_run
+
+        for p in write_run(rec, metrics, out_dir, scenario=scenario, workload=workload):
+            click.echo(f"wrote {p}")
+        if report_path is not None:
+            from gpufleet.report.build import write_report
+
+            for p in write_report(out_dir, report_path):
+                click.echo(f"wrote {p}")
+
+
+def _run_with_progress(
+    run: Callable[..., Any],
+    fl: Any,
+    jobs: list[Any],
+    pol: Any,
+    days: float,
+    seed: int,
+    quiet: bool,
+    console: Console,
+) -> Any:
+    if quiet:
+        return run(fl, jobs, pol, window=days * 86400.0, seed=seed)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("events"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sim", total=2 * len(jobs))
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run(fl, jobs, pol, window=days * 86400.0, seed=seed, progress=tick)
