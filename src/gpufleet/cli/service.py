@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,12 +127,18 @@ def _client_options(f: F) -> F:
     )(f)
 
 
-def _client(server: str, token: str | None) -> Any:
+@contextmanager
+def _client(server: str, token: str | None) -> Iterator[Any]:
+    """An API client for one command, closed when the command is done."""
     from gpufleet.api.client import Client
 
     if not token:
         raise ConfigError("no API token: pass --token or set GPUFLEET_TOKEN")
-    return Client(server, token)
+    client = Client(server, token)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def _print_jobs(jobs: list[dict[str, Any]], output: str) -> None:
@@ -181,11 +189,8 @@ def submit(
 
     data, node = load_yaml(file)
     validate(JobIn, data, file, node)  # field errors with line numbers before the request
-    client = _client(server, token)
-    try:
+    with _client(server, token) as client:
         job = client.submit(data, idempotency_key)
-    finally:
-        client.close()
     if output == "json":
         import json
 
@@ -199,11 +204,8 @@ def submit(
 @_client_options
 def queue(state: str | None, server: str, token: str | None, output: str) -> None:
     """List your jobs, newest first (an admin sees every tenant's)."""
-    client = _client(server, token)
-    try:
+    with _client(server, token) as client:
         _print_jobs(client.jobs(state), output)
-    finally:
-        client.close()
 
 
 @main.command()
@@ -211,11 +213,8 @@ def queue(state: str | None, server: str, token: str | None, output: str) -> Non
 @_client_options
 def show(job: int, server: str, token: str | None, output: str) -> None:
     """Show one job: its request, state, nodes and GPUs, exit code."""
-    client = _client(server, token)
-    try:
+    with _client(server, token) as client:
         j = client.job(job)
-    finally:
-        client.close()
     _print_one(j, output)
 
 
@@ -224,11 +223,8 @@ def show(job: int, server: str, token: str | None, output: str) -> None:
 @_client_options
 def cancel(job: int, server: str, token: str | None, output: str) -> None:
     """Cancel a pending or running job."""
-    client = _client(server, token)
-    try:
+    with _client(server, token) as client:
         j = client.cancel(job)
-    finally:
-        client.close()
     if output == "json":
         _print_one(j, output)
     else:
@@ -253,11 +249,8 @@ def _print_one(j: dict[str, Any], output: str) -> None:
 @_client_options
 def acct(server: str, token: str | None, output: str) -> None:
     """GPU-hours used per tenant (yours; an admin sees every tenant)."""
-    client = _client(server, token)
-    try:
+    with _client(server, token) as client:
         rows = client.acct()
-    finally:
-        client.close()
     if output == "json":
         import json
 
