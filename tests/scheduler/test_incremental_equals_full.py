@@ -28,7 +28,7 @@ def plain_pass(self: Scheduler, now: float) -> list[Decision]:
     for job in sorted(self.pending.values(), key=self.policy.order):
         shape = self._job_shape[job.id]
         if self._blocked is None:
-            alloc = self._place(job, shape, None)
+            alloc = self._place(job, shape.clusters, None)
             if alloc is not None:
                 out.append(self._start(job, alloc, now))
                 continue
@@ -39,7 +39,7 @@ def plain_pass(self: Scheduler, now: float) -> list[Decision]:
             resv = self._reservation(job, shape, now)
             continue
         assert resv is not None
-        started = self._try_backfill(job, shape, resv, now)
+        started = self._try_backfill(job, shape.clusters, resv, now)
         if isinstance(started, Start):
             out.append(started)
     return out

@@ -39,12 +39,13 @@ def test_schema_has_one_column_per_job_field() -> None:
         "time_limit",
         "runtimes",
         "sites",
+        "data_class",
     ]
     assert set(SCHEMA.names) == {f.name for f in dataclasses.fields(Job)}
     assert SCHEMA.field("time_limit").nullable
     assert not SCHEMA.field("gpus").nullable
     assert not SCHEMA.field("sites").nullable
-    assert SCHEMA.metadata == {b"gpufleet.format": b"jobs/2"}
+    assert SCHEMA.metadata == {b"gpufleet.format": b"jobs/3"}
 
 
 # ---- Parquet ----
@@ -57,7 +58,7 @@ def test_generated_trace_round_trips(korea: Fleet, tmp_path: Path) -> None:
     write_parquet(jobs, path)
     assert read_parquet(path) == jobs
     assert pq.read_schema(path).remove_metadata().equals(SCHEMA.remove_metadata())
-    assert pq.read_schema(path).metadata[b"gpufleet.format"] == b"jobs/2"
+    assert pq.read_schema(path).metadata[b"gpufleet.format"] == b"jobs/3"
 
 
 def _as_jobs1(path: Path, out: Path) -> Path:
@@ -252,14 +253,14 @@ def test_csv_round_trip_of_a_generated_trace(korea: Fleet, tmp_path: Path) -> No
     jobs = generate(korea, days=1, seed=2, max_jobs=5_000)
     lines = [
         "id,submit,gpus,runtime,tenant,group,ref_model,models,priority,kind,topology,"
-        "preemptible,time_limit,sites"
+        "preemptible,time_limit,sites,data_class"
     ]
     for j in jobs:
         limit = "" if j.time_limit is None else repr(j.time_limit)
         lines.append(
             f"{j.id},{j.submit!r},{j.gpus},{j.runtime!r},{j.tenant},{j.group},{j.ref_model},"
             f"{'|'.join(j.models)},{j.priority},{j.kind},{j.topology},{j.preemptible},{limit},"
-            f"{'|'.join(j.sites)}"
+            f"{'|'.join(j.sites)},{j.data_class}"
         )
     path = tmp_path / "gen.csv"
     path.write_text("\n".join(lines) + "\n")

@@ -112,6 +112,12 @@ def _load_workload(
     type=click.Path(path_type=Path),
     help="then write the run's HTML report here (needs --out)",
 )
+@click.option(
+    "--tenancy",
+    default="auto",
+    show_default=True,
+    help="tenant tree FILE.yaml; 'auto' = the scenario's own, 'none' = no quotas",
+)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def simulate(
     scenario: str,
@@ -124,6 +130,7 @@ def simulate(
     max_jobs: int | None,
     out_dir: Path | None,
     report_path: Path | None,
+    tenancy: str,
     quiet: bool,
 ) -> None:
     """Simulate the fleet under a workload and print a summary."""
@@ -143,16 +150,25 @@ def simulate(
         raise ConfigError("--report needs --out DIR: the report is built from the run's files")
     pol = resolve(policy, placement)
     fl = load_fleet(scenario)
+    from gpufleet.tenancy.loader import resolve_tenancy
+
+    tree = resolve_tenancy(tenancy, scenario, fl)
     console = Console(stderr=True)
     with console.status(f"preparing workload {workload!r}...", spinner="dots"):
         jobs = _load_workload(workload, fl, days, seed, load, max_jobs)
     if not jobs:
         raise TraceError(f"workload {workload!r} has no jobs in the first {days:g} days")
-    rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console)
+    rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console, tree)
     metrics = summarize(rec)
     out = out_console()
     for table in summary_tables(metrics):
         out.print(table)
+    if tree is not None:
+        from gpufleet.metrics.tenancy import tenancy_summary
+        from gpufleet.report.tables import tenancy_table
+
+        metrics["tenancy"] = tenancy_summary(rec, tree)
+        out.print(tenancy_table(metrics["tenancy"]))
     if out_dir is not None:
         from gpufleet.report.files import write_run
 
@@ -174,9 +190,10 @@ def _run_with_progress(
     seed: int,
     quiet: bool,
     console: Console,
+    tree: Any = None,
 ) -> Any:
     if quiet:
-        return run(fl, jobs, pol, window=days * 86400.0, seed=seed)
+        return run(fl, jobs, pol, window=days * 86400.0, seed=seed, tenancy=tree)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -193,4 +210,4 @@ def _run_with_progress(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return run(fl, jobs, pol, window=days * 86400.0, seed=seed, progress=tick)
+        return run(fl, jobs, pol, window=days * 86400.0, seed=seed, progress=tick, tenancy=tree)

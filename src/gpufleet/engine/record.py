@@ -37,6 +37,8 @@ class RunRecord:
     sample_running: list[int] = field(default_factory=list)
     wall_seconds: float = 0.0
     reasons: dict[int, str] = field(default_factory=dict)  # rejected job index -> why
+    # runs cut short by preemption: (job index, start, end, cluster); the job ran again later
+    preempted: list[tuple[int, float, float, int]] = field(default_factory=list)
 
     @staticmethod
     def empty(

@@ -1,9 +1,11 @@
 """The digital twin's discrete-event loop: a simulated clock driving the scheduler core.
 
 Two event sources merge in time order: arrivals (jobs sorted by submit time, read with a
-pointer, never all pushed on a heap) and finishes (a heap of (time, sequence, job id)). All
-events at one instant are applied first (finishes before arrivals), then one scheduling pass
-runs. Nothing here decides; it only advances time and records.
+pointer, never all pushed on a heap) and ends (a heap of (time, sequence, job id, kind): a
+finish, or the eviction of a preempted job when its grace period is over). All events at one
+instant are applied first (ends before arrivals), then one scheduling pass runs. An end whose
+run was already cut short by an eviction (or an eviction of a job that finished first) is
+stale and skipped. Nothing here decides; it only advances time and records.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 
 from gpufleet.engine.record import (
     COMPLETED,
+    PENDING,
     REJECTED,
     RUNNING,
     TIMEOUT,
@@ -22,10 +25,12 @@ from gpufleet.engine.record import (
 from gpufleet.fleet.model import Fleet
 from gpufleet.policy.registry import Policy
 from gpufleet.scheduler.core import Scheduler
-from gpufleet.scheduler.events import Finish, Reject, Start, Submit
+from gpufleet.scheduler.events import Evict, Finish, Preempt, Reject, Start, Submit
+from gpufleet.tenancy.model import Tenancy
 from gpufleet.workload.job import Job
 
 Progress = Callable[[int, int], None]  # (events done, events expected)
+_FINISH, _EVICT = 0, 1
 
 
 def simulate(
@@ -39,12 +44,14 @@ def simulate(
     until: float | None = None,
     progress: Progress | None = None,
     check: Callable[[Scheduler, float], None] | None = None,
+    tenancy: Tenancy | None = None,
 ) -> RunRecord:
     """Replay `jobs` on `fleet` under `policy` and return the record.
 
     Runs until every job has ended, or until `until` seconds if given (jobs still queued or
     running then are recorded as such). `check`, when given, is called after every pass
-    (tests use it to assert invariants at every step).
+    (tests use it to assert invariants at every step). `tenancy` puts the tenant tree's
+    quotas, grants, data-sovereignty rules and reclaim preemption in force.
     """
     t0 = time.perf_counter()
     jobs = sorted(jobs, key=lambda j: (j.submit, j.id))
@@ -59,9 +66,11 @@ def simulate(
         from gpufleet.errors import TraceError
 
         raise TraceError("duplicate job ids in workload")
-    sched = Scheduler(fleet, policy)
+    sched = Scheduler(fleet, policy, tenancy=tenancy)
     state = sched.state
-    ends: list[tuple[float, int, int]] = []
+    ends: list[tuple[float, int, int, int]] = []  # (time, seq, job id, kind)
+    run_seq: dict[int, int] = {}  # running job -> seq of its finish entry
+    nan = float("nan")
     seq = 0
     ai = 0
     next_sample = 0.0
@@ -73,8 +82,11 @@ def simulate(
     n_domains, n_blocks = rec.n_domains, rec.n_blocks
     domain_block = fleet.domain_block
     heappush, heappop = heapq.heappush, heapq.heappop
-    while ai < n or ends:
+    wake = None  # a time the core asked to be woken at (a grant's start or end)
+    while ai < n or ends or wake is not None:
         t = min(jobs[ai].submit if ai < n else inf, ends[0][0] if ends else inf)
+        if wake is not None and wake < t:
+            t = wake
         if until is not None and t > until:
             break
         while next_sample <= t:
@@ -82,10 +94,22 @@ def simulate(
             next_sample += sample_every
         events = 0
         while ends and ends[0][0] == t:
-            _, _, jid = heappop(ends)
-            sched.apply(Finish(jid), t)
-            end[index[jid]] = t
-            events += 1
+            _, sq, jid, kind = heappop(ends)
+            if kind == _FINISH:
+                if run_seq.get(jid) != sq:
+                    continue  # evicted before it could finish
+                del run_seq[jid]
+                sched.apply(Finish(jid), t)
+                end[index[jid]] = t
+                events += 1
+            elif jid in run_seq and run_seq[jid] == kind - _EVICT:
+                del run_seq[jid]
+                i = index[jid]
+                rec.preempted.append((i, start[i], t, cluster[i]))
+                sched.apply(Evict(jid), t)
+                start[i] = nan
+                cluster[i] = -1
+                state_arr[i] = PENDING
         while ai < n and jobs[ai].submit == t:
             job = jobs[ai]
             for d in sched.apply(Submit(job), t):
@@ -110,7 +134,14 @@ def simulate(
                     n_domains[i] = n_blocks[i] = 1
                 state_arr[i] = TIMEOUT if d.timed_out else COMPLETED
                 seq += 1
-                heappush(ends, (t + d.duration, seq, d.job_id))
+                heappush(ends, (t + d.duration, seq, d.job_id, _FINISH))
+                run_seq[d.job_id] = seq
+            elif isinstance(d, Preempt):
+                # the eviction names the run it cuts: kind = _EVICT + that run's finish seq
+                seq += 1
+                heappush(ends, (d.at, seq, d.job_id, _EVICT + run_seq[d.job_id]))
+        if tenancy is not None:
+            wake = sched.wakeup()
         if check is not None:
             check(sched, t)
         if progress is not None:

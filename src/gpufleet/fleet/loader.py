@@ -69,6 +69,7 @@ class _SiteIn(BaseModel):
     country: str = Field(default="KR", min_length=2, max_length=2)
     csap_tier: Literal["none", "low", "medium", "high"] = "none"
     certifications: tuple[str, ...] = ()
+    access: Literal["open", "captive"] = "open"
     power_budget_mw: float = Field(default=0.0, ge=0)
     pue: float = Field(default=1.4, ge=1.0, le=3.0)
     program: str = ""
@@ -90,7 +91,11 @@ class _ScenarioIn(BaseModel):
 def builtin_scenarios() -> list[str]:
     """Names of the scenarios shipped inside the package."""
     root = resources.files("gpufleet.fleet") / "scenarios"
-    return sorted(p.name.removesuffix(".yaml") for p in root.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml")
+        for p in root.iterdir()
+        if p.name.endswith(".yaml") and not p.name.endswith(".tenancy.yaml")
+    )
 
 
 def scenario_path(name_or_path: str) -> Path:
@@ -134,6 +139,7 @@ def load_fleet(name_or_path: str) -> Fleet:
                 country=s.country.upper(),
                 csap_tier=s.csap_tier,
                 certifications=s.certifications,
+                access=s.access,
                 power_budget_mw=s.power_budget_mw,
                 pue=s.pue,
                 program=s.program,

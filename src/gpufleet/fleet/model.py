@@ -15,6 +15,7 @@ from gpufleet.fleet.catalog import GpuModel
 
 SITE_KINDS = ("sovereign_cloud", "ai_factory", "national_center", "research_cloud")
 CSAP_TIERS = ("none", "low", "medium", "high")
+SITE_ACCESS = ("open", "captive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Site:
     country: str = "KR"
     csap_tier: str = "none"
     certifications: tuple[str, ...] = ()
+    access: str = "open"  # "captive": serves only tenants of the same owner
     power_budget_mw: float = 0.0
     pue: float = 1.4
     program: str = ""

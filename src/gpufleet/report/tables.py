@@ -102,6 +102,8 @@ def fleet_tables(fleet: Fleet) -> list[Table]:
 
 def duration_text(seconds: float) -> str:
     """Seconds as the unit a person reads: s, min, h or d."""
+    if seconds != seconds:  # NaN: nothing to measure
+        return "-"
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -152,3 +154,39 @@ def summary_tables(m: dict[str, Any]) -> list[Table]:
             g, f"{int(v['jobs']):,}", f"{v['gpu_hours']:,.0f}", f"{v['gpu_hours'] / total:.1%}"
         )
     return [head, groups]
+
+
+def tenancy_table(t: dict[str, Any]) -> Table:
+    """Per tenant group: GPU-hours against entitlement, waits, preemptions; then grants."""
+    table = Table(
+        title=(
+            f"tenant groups ({t['preempted_runs']:,} runs preempted, "
+            f"{t['lost_gpu_hours']:,.0f} GPU-hours lost)"
+        )
+    )
+    table.add_column("group", no_wrap=True)
+    for col in ("jobs", "GPU-h", "share", "entitled", "wait p50", "p95", "preempted", "pending"):
+        table.add_column(col, justify="right")
+    for g in t["groups"]:
+        table.add_row(
+            "  " * g["depth"] + g["group"],
+            f"{g['jobs']:,}",
+            f"{g['gpu_hours']:,.0f}",
+            f"{g['share']:.1%}",
+            f"{g['entitlement']:.1%}" if g["entitlement"] else "-",
+            duration_text(g["wait_p50_s"]),
+            duration_text(g["wait_p95_s"]),
+            f"{g['preempted_jobs']:,}",
+            f"{g['pending']:,}",
+        )
+    if t["grants"]:
+        table.add_section()
+        for gr in t["grants"]:
+            table.add_row(
+                f"grant {gr['tenant']} {gr['grant']}",
+                "",
+                f"{gr['used_gpu_hours']:,.0f}",
+                f"{gr['used_fraction']:.1%}",
+                f"of {gr['award_gpu_hours']:,.0f}",
+            )
+    return table

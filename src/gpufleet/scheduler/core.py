@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sortedcontainers import SortedList
 
@@ -33,7 +33,20 @@ from gpufleet.fleet.state import Allocation, AllocationState
 from gpufleet.policy.ordering import OrderKey
 from gpufleet.policy.placement import Limit, _min_domains
 from gpufleet.policy.registry import Policy
-from gpufleet.scheduler.events import Cancel, Decision, Event, Finish, Reject, Start, Submit
+from gpufleet.scheduler.events import (
+    Cancel,
+    Decision,
+    Event,
+    Evict,
+    Finish,
+    Preempt,
+    Reject,
+    Start,
+    Submit,
+)
+from gpufleet.scheduler.quota import Charge, Quota
+from gpufleet.tenancy.model import Tenancy
+from gpufleet.tenancy.sovereignty import allowed_sites
 from gpufleet.workload.job import TOPOLOGIES, Job
 
 _EPS = 1e-9
@@ -44,6 +57,9 @@ _ShapeKey = tuple[tuple[str, ...], tuple[str, ...], int, str]  # models, sites, 
 # A reservation whose GPUs came back early stays a valid promise; it is recomputed (to move
 # the shadow time earlier) at most this often, like Slurm's backfill interval (bf_interval).
 RESERVATION_REFRESH_S = 30.0
+# Jobs of one tenant looked at when its quota frees up (the rest wait for the next release).
+UNPARK_SCAN = 64
+_KEEP = -1  # a park that waits on non-lending owners' guarantees, not on one node
 
 
 @dataclass(slots=True)
@@ -86,9 +102,31 @@ class _Reservation:
 class Scheduler:
     """Event-driven scheduler core over one fleet and one policy. Pure: no clock, no I/O."""
 
-    def __init__(self, fleet: Fleet, policy: Policy, state: AllocationState | None = None) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        policy: Policy,
+        state: AllocationState | None = None,
+        tenancy: Tenancy | None = None,
+    ) -> None:
         self.fleet = fleet
         self.policy = policy
+        self.tenancy = tenancy
+        self.quota = Quota(tenancy, fleet) if tenancy is not None else None
+        self._leaf: dict[int, int] = {}  # job -> its tenant's leaf in the tree
+        self._charges: dict[int, Charge] = {}
+        # Jobs held back by quota or grants, per leaf, by (order key, id); why; and which
+        # nodes' usage must fall before a leaf is looked at again.
+        self._parked: dict[int, SortedList] = {}
+        self.park_reason: dict[int, str] = {}
+        self._waiting_on: dict[int, set[int]] = {}
+        self._recheck: set[int] = set()
+        self._boundary = 0
+        self._allowed: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._evicting: dict[int, float] = {}  # job -> time its eviction takes effect
+        self._claims: dict[int, set[int]] = {}  # reclaiming job -> victims not yet gone
+        self._reclaim_at: dict[int, float] = {}  # job -> last reclaim attempt
+        self.preemptions: dict[int, int] = {}
         self.state = state if state is not None else AllocationState(fleet)
         self.pending: dict[int, Job] = {}
         self.running: dict[int, _Running] = {}
@@ -123,12 +161,15 @@ class Scheduler:
     def apply(self, event: Event, now: float) -> list[Decision]:
         """Apply an event without a pass (an engine batches same-time events, then decides)."""
         if isinstance(event, Submit):
-            reason = self._admit(event.job)
+            job, reason = self._admit(event.job)
             if reason is not None:
-                return [Reject(event.job.id, reason)]
-            self._enqueue(event.job)
+                return [Reject(job.id, reason)]
+            self._enqueue(job)
         elif isinstance(event, Finish):
             self._end(event.job_id, now, cancelled=False)
+            self._forget(event.job_id)
+        elif isinstance(event, Evict):
+            self._evict(event.job_id, now)
         elif isinstance(event, Cancel):
             if event.job_id in self.pending:
                 self._dequeue(event.job_id)
@@ -138,7 +179,18 @@ class Scheduler:
                 self._end(event.job_id, now, cancelled=True)
             else:
                 raise InvariantError(f"cancel of unknown or ended job {event.job_id}")
+            self._forget(event.job_id)
         return []
+
+    def _forget(self, job_id: int) -> None:
+        """Drop what the tenancy side keeps about a job that has ended for good."""
+        if self.quota is not None:
+            self._leaf.pop(job_id, None)
+            self._reclaim_at.pop(job_id, None)
+            victims = self._claims.pop(job_id, None)
+            if victims is not None:
+                for v in victims:
+                    self._evicting.pop(v, None)  # nothing to wait for: the eviction still runs
 
     def adopt(self, job: Job, allocation: Allocation, start: float) -> None:
         """Take back a job that already runs on `allocation` since `start` (a live restart).
@@ -158,9 +210,59 @@ class Scheduler:
         self.running[job.id] = _Running(job, allocation, start, planned)
         self._ends[ci].add((planned, job.id))
 
-    def _admit(self, job: Job) -> str | None:
+    def _admit(self, job: Job) -> tuple[Job, str | None]:
         if job.id in self.pending or job.id in self.running:
             raise InvariantError(f"job {job.id} submitted twice")
+        if self.quota is not None:
+            unknown = [x for x in job.sites if x not in self._site_ids]
+            if not unknown:
+                job, reason = self._sovereign(job)
+                if reason is not None:
+                    return job, reason
+        reason = self._fits_fleet(job)
+        if reason is not None:
+            self._leaf.pop(job.id, None)
+        return job, reason
+
+    def _sovereign(self, job: Job) -> tuple[Job, str | None]:
+        """Tie the job to its leaf and narrow its sites to those its data class allows."""
+        assert self.quota is not None
+        t = self.quota.tenancy
+        leaf = t.leaf.get(job.tenant)
+        if leaf is None:
+            return job, f"job {job.id}: tenant {job.tenant!r} is not a tenant of the tree"
+        dc = job.data_class or t.data_class(leaf)
+        allowed = self._allowed.get((leaf, dc))
+        if allowed is None:
+            from gpufleet.tenancy.model import DATA_CLASSES
+
+            if dc not in DATA_CLASSES:
+                return job, f"job {job.id}: unknown data class {dc!r}"
+            line = t.sites(leaf)
+            found = allowed_sites(self.fleet.sites, dc, t.owners(leaf))
+            allowed = tuple(s for s in found if line is None or s in line)
+            self._allowed[(leaf, dc)] = allowed
+        sites = tuple(s for s in job.sites if s in allowed) if job.sites else allowed
+        if not sites:
+            return job, (
+                f"job {job.id}: no site allowed for data class {dc} of tenant {job.tenant}"
+            )
+        if len(sites) == len(self.fleet.sites):
+            sites = ()  # every site: say "any", as jobs without constraints do
+        if sites != job.sites:
+            job = replace(job, sites=sites)
+        models = {self._cluster_model[ci] for ci in self._clusters_for(job)}
+        caps = {m: self.quota.cap(leaf, m) for m in models}
+        if models and all(job.gpus > c for c in caps.values()):
+            most = max(caps.values())
+            return job, (
+                f"job {job.id}: asks {job.gpus} GPUs, above what tenant {job.tenant} may ever "
+                f"run at once ({most} GPUs of {', '.join(sorted(models))})"
+            )
+        self._leaf[job.id] = leaf
+        return job, None
+
+    def _fits_fleet(self, job: Job) -> str | None:
         if job.gpus <= 0:
             return f"job {job.id}: gpus must be > 0, got {job.gpus}"
         if job.topology not in TOPOLOGIES:
@@ -243,6 +345,9 @@ class Scheduler:
         key = self._key.pop(job_id)
         if job_id in self._unqueued:
             self._unqueued.discard(job_id)
+        elif job_id in self.park_reason:
+            del self.park_reason[job_id]
+            self._parked[self._leaf[job_id]].remove((key, job_id))
         else:
             shape.queue.remove((key, job_id))
 
@@ -254,6 +359,11 @@ class Scheduler:
         ci = run.allocation.cluster
         self._ends[ci].remove((run.planned_end, job_id))
         self._dirty.add(ci)
+        if self.quota is not None:
+            self._release_charge(job_id, now - run.start)
+            if self._evicting.pop(job_id, None) is not None:
+                for victims in self._claims.values():
+                    victims.discard(job_id)
         resv = self._resv
         early = cancelled or now < run.planned_end - _EPS
         if resv is not None and early and ci in self._job_shape_clusters(resv.job_id):
@@ -263,6 +373,199 @@ class Scheduler:
     def _job_shape_clusters(self, job_id: int) -> tuple[int, ...]:
         shape = self._job_shape.get(job_id)
         return shape.clusters if shape is not None else ()
+
+    # -- tenancy: the quota gate, parking, reclaim ----------------------------------------
+    def _gate(self, job: Job, shape: _Shape, now: float) -> tuple[int, ...] | None:
+        """Clusters where quota and grants let `job` start now; None (the job is parked) if
+        there are none. Without a tenant tree every candidate cluster passes."""
+        q = self.quota
+        if q is None:
+            return shape.clusters
+        leaf = self._leaf[job.id]
+        if q.free_leaf[leaf]:
+            return shape.clusters
+        verdict: dict[str, tuple[int, str] | None] = {}
+        ok: list[int] = []
+        for ci in shape.clusters:
+            m = self._cluster_model[ci]
+            if m not in verdict:
+                verdict[m] = q.blocked(leaf, m, job.gpus, self._planned(job, ci), now)
+            if verdict[m] is None:
+                ok.append(ci)
+        if ok:
+            return shape.clusters if len(ok) == len(shape.clusters) else tuple(ok)
+        self._park(job, leaf, [v for v in verdict.values() if v is not None])
+        return None
+
+    def _park(self, job: Job, leaf: int, why: list[tuple[int, str]]) -> None:
+        """Hold a job back until usage falls on a node that blocks it (or a grant begins)."""
+        jid = job.id
+        key = self._key[jid]
+        if jid in self._unqueued:
+            self._unqueued.discard(jid)
+        else:
+            self._job_shape[jid].queue.remove((key, jid))
+        self._parked.setdefault(leaf, SortedList()).add((key, jid))
+        self.park_reason[jid] = why[0][1]
+        for node, _ in why:
+            self._waiting_on.setdefault(node, set()).add(leaf)
+
+    def _unpark(self, now: float) -> None:
+        """Give parked jobs back to the queue where their quota has room again, in order."""
+        q = self.quota
+        assert q is not None
+        bounds = q.boundaries
+        if self._boundary < len(bounds) and now >= bounds[self._boundary]:
+            while self._boundary < len(bounds) and now >= bounds[self._boundary]:
+                self._boundary += 1
+            self._recheck.update(self._parked)
+        if not self._recheck:
+            return
+        leaves = sorted(self._recheck)
+        self._recheck.clear()
+        for leaf in leaves:
+            parked = self._parked.get(leaf)
+            if not parked:
+                continue
+            taken = 0  # GPUs already given back: later jobs must fit beside them
+            for key, jid in list(parked.islice(0, UNPARK_SCAN)):
+                job = self.pending[jid]
+                if not self._has_room(job, leaf, taken, now):
+                    break
+                parked.remove((key, jid))
+                del self.park_reason[jid]
+                self._unqueued.add(jid)
+                self._new.append(job)
+                taken += job.gpus
+
+    def _has_room(self, job: Job, leaf: int, extra: int, now: float) -> bool:
+        assert self.quota is not None
+        shape = self._job_shape[job.id]
+        seen: set[str] = set()
+        for ci in shape.clusters:
+            m = self._cluster_model[ci]
+            if m in seen:
+                continue
+            seen.add(m)
+            planned = self._planned(job, ci)
+            if self.quota.blocked(leaf, m, job.gpus + extra, planned, now) is None:
+                return True
+        return False
+
+    def _release_charge(self, job_id: int, ran: float) -> None:
+        """Return a job's quota and mark the tenants waiting on the nodes it frees."""
+        assert self.quota is not None
+        c = self._charges.pop(job_id)
+        self.quota.release(c, ran)
+        waiting = self._waiting_on
+        if waiting:
+            for n in self.quota.tenancy.path[c.leaf]:
+                leaves = waiting.get(n)
+                if leaves:
+                    self._recheck |= leaves
+            keep = waiting.get(_KEEP)
+            if keep:
+                self._recheck |= keep
+
+    def _reclaim(
+        self, job: Job, clusters: tuple[int, ...], now: float, out: list[Decision]
+    ) -> None:
+        """Guaranteed work waits: preempt borrowed work on one cluster so that it fits.
+
+        Victims are running jobs whose line is over its guarantee (or holds none), taken
+        lowest priority first, then latest started (least progress lost); each gets the grace
+        period. Tried at most once per fair-share period per job.
+        """
+        q = self.quota
+        if q is None or not q.tenancy.preemption.reclaim or job.id in self._claims:
+            return
+        last = self._reclaim_at.get(job.id)
+        if last is not None and now < last + q.tenancy.fair_share.period_s:
+            return
+        self._reclaim_at[job.id] = now
+        leaf = self._leaf[job.id]
+        for ci in clusters:
+            model = self._cluster_model[ci]
+            if not q.guaranteed(leaf, model, job.gpus):
+                continue
+            victims = self._victims_for(job, ci)
+            if victims:
+                self._preempt(job, ci, victims, now, out)
+                return
+
+    def _victims_for(self, job: Job, ci: int) -> list[int] | None:
+        """The fewest reclaimable jobs on cluster `ci`, in victim order, that make `job` fit."""
+        q = self.quota
+        assert q is not None
+        model = self._cluster_model[ci]
+        fm, fa = q.fid[model], q.any
+        order = sorted(
+            (self.running[v].job.priority, -self.running[v].start, -v, v)
+            for _, v in self._ends[ci]
+            if v not in self._evicting
+        )
+        less: dict[tuple[int, int], int] = {}
+        taken: list[int] = []
+        found = False
+        path = q.tenancy.path
+        for _, _, _, v in order:
+            c = self._charges[v]
+            if not q.over_guarantee(c.leaf, model, less):
+                continue
+            for n in path[c.leaf]:
+                less[(n, fm)] = less.get((n, fm), 0) + c.gpus
+                less[(n, fa)] = less.get((n, fa), 0) + c.gpus
+            self.state.release(v)
+            taken.append(v)
+            if self.policy.placement(job.gpus, job.topology, (ci,), self.state, None) is not None:
+                found = True
+                break
+        for v in taken:
+            self.state.take(v, self.running[v].allocation)
+        return taken if found else None
+
+    def _preempt(
+        self, job: Job, ci: int, victims: list[int], now: float, out: list[Decision]
+    ) -> None:
+        assert self.tenancy is not None
+        at = now + self.tenancy.preemption.grace_s
+        ends = self._ends[ci]
+        for v in victims:
+            run = self.running[v]
+            self._evicting[v] = at
+            if run.planned_end > at:
+                ends.remove((run.planned_end, v))
+                run.planned_end = at
+                ends.add((at, v))
+            out.append(Preempt(v, at, f"reclaimed for job {job.id} of {job.tenant}"))
+        self._claims[job.id] = set(victims)
+        self._resv = None
+
+    def _evict(self, job_id: int, now: float) -> None:
+        """A preempted job's grace is over: free its GPUs, queue it again as it was."""
+        run = self.running.get(job_id)
+        if run is None or self._evicting.get(job_id) is None:
+            raise InvariantError(f"eviction of job {job_id}, which is not being preempted")
+        self._end(job_id, now, cancelled=True)
+        self.preemptions[job_id] = self.preemptions.get(job_id, 0) + 1
+        self._enqueue(run.job)
+
+    def _claimed_starts(self, now: float) -> list[Decision]:
+        """Start the jobs whose victims have all gone, before anyone else sees the GPUs."""
+        out: list[Decision] = []
+        for jid in sorted(j for j, vs in self._claims.items() if not vs):
+            del self._claims[jid]
+            job = self.pending.get(jid)
+            if job is None or jid in self.park_reason:
+                continue
+            clusters = self._gate(job, self._job_shape[jid], now)
+            if clusters is None:
+                continue
+            alloc = self._place(job, clusters, None)
+            if alloc is not None:
+                out.append(self._start(job, alloc, now))
+                self._full_pass = True
+        return out
 
     # -- durations ------------------------------------------------------------------------
     def duration(self, job: Job, ci: int) -> tuple[float, bool]:
@@ -302,7 +605,14 @@ class Scheduler:
 
     # -- the pass -------------------------------------------------------------------------
     def decide(self, now: float) -> list[Decision]:
-        """One scheduling pass; returns the jobs to start now."""
+        """One scheduling pass; returns the jobs to start now (and those to preempt)."""
+        if self.quota is not None:
+            first = self._claimed_starts(now) if self._claims else []
+            self._unpark(now)
+            return first + self._decide(now)
+        return self._decide(now)
+
+    def _decide(self, now: float) -> list[Decision]:
         if self._full_pass or self._dirty:
             for job in self._new:
                 self._queue(job.id)
@@ -334,7 +644,8 @@ class Scheduler:
         if head is None:
             return self._pass(now)
         shape = self._job_shape[head.id]
-        if self._place(head, shape, None) is not None:
+        clusters = self._gate(head, shape, now)
+        if clusters is None or self._place(head, clusters, None) is not None:
             return self._pass(now)
         if not self.policy.backfill:
             return []
@@ -363,8 +674,8 @@ class Scheduler:
         self._backfill(heads, resv, now, out)
         return out
 
-    def _place(self, job: Job, shape: _Shape, limit: Limit) -> Allocation | None:
-        return self.policy.placement(job.gpus, job.topology, shape.clusters, self.state, limit)
+    def _place(self, job: Job, clusters: tuple[int, ...], limit: Limit) -> Allocation | None:
+        return self.policy.placement(job.gpus, job.topology, clusters, self.state, limit)
 
     def _pass(self, now: float) -> list[Decision]:
         out: list[Decision] = []
@@ -378,13 +689,19 @@ class Scheduler:
         while heads:
             key, i, shape, jid, _ = heapq.heappop(heads)
             job = self.pending[jid]
-            alloc = self._place(job, shape, None)
+            clusters = self._gate(job, shape, now)
+            if clusters is None:  # parked on quota: the shape's next job may go
+                self._push_next(heads, shape, i)
+                continue
+            alloc = self._place(job, clusters, None)
             if alloc is not None:
                 out.append(self._start(job, alloc, now))
                 started_before_head = True
                 self._push_next(heads, shape, i)
                 continue
             self._blocked = (key, job.id)
+            if self.quota is not None:
+                self._reclaim(job, clusters, now, out)
             if self.policy.backfill:
                 if started_before_head or (self._resv is not None and self._resv.job_id != job.id):
                     self._resv = None
@@ -405,19 +722,28 @@ class Scheduler:
         while heads:
             key, i, shape, jid, short_only = heapq.heappop(heads)
             job = self.pending[jid]
+            clusters = self._gate(job, shape, now)
+            if clusters is None:  # parked on quota: look further down the shape
+                if short_only:
+                    self._push_short(heads, shape, i, (key, jid), resv, now)
+                else:
+                    self._push_next(heads, shape, i)
+                continue
             if short_only:
-                alloc = self._place(job, shape, None)
+                alloc = self._place(job, clusters, None)
                 if alloc is None:
                     continue
                 out.append(self._start(job, alloc, now))
                 self._push_short(heads, shape, i, (key, jid), resv, now)
                 continue
-            result = self._try_backfill(job, shape, resv, now)
+            result = self._try_backfill(job, clusters, resv, now)
             if isinstance(result, Start):
                 out.append(result)
                 self._push_next(heads, shape, i)
             elif result == _HARMS:
                 self._push_short(heads, shape, i, (key, jid), resv, now)
+            elif self.quota is not None:
+                self._reclaim(job, clusters, now, out)
 
     def _push_short(
         self,
@@ -452,14 +778,19 @@ class Scheduler:
             if job.id not in self.pending:
                 continue
             shape = self._job_shape[job.id]
+            clusters = self._gate(job, shape, now)
+            if clusters is None:  # parked on quota
+                continue
             if self._blocked is None:
-                alloc = self._place(job, shape, None)
+                alloc = self._place(job, clusters, None)
                 if alloc is not None:
                     out.append(self._start(job, alloc, now))
                     continue
                 self._blocked = (keys[job.id], job.id)
                 if self.policy.backfill:
                     self._resv = None
+                if self.quota is not None:
+                    self._reclaim(job, clusters, now, out)
             elif keys[job.id] < self._blocked[0]:
                 # A new job jumps ahead of the reserved head: redo the whole pass.
                 self._resv = None
@@ -475,7 +806,7 @@ class Scheduler:
                             self._queue(later.id)
                         return out + self._pass(now)
                     resv = self._reservation(head, self._job_shape[head.id], now)
-                started = self._try_backfill(job, shape, resv, now)
+                started = self._try_backfill(job, clusters, resv, now)
                 if isinstance(started, Start):
                     out.append(started)
                     continue
@@ -504,19 +835,26 @@ class Scheduler:
         self._dequeue(job.id)
         self.state.take(job.id, alloc)
         duration, timed_out = self.duration(job, alloc.cluster)
-        planned = now + self._planned(job, alloc.cluster)
+        planned_s = self._planned(job, alloc.cluster)
+        planned = now + planned_s
+        if self.quota is not None:
+            model = self._cluster_model[alloc.cluster]
+            leaf = self._leaf[job.id]
+            self._charges[job.id] = self.quota.charge(leaf, model, job.gpus, planned_s, now)
         self.running[job.id] = _Running(job, alloc, now, planned)
         self._ends[alloc.cluster].add((planned, job.id))
         return Start(job.id, alloc, duration, timed_out)
 
     # -- EASY backfill --------------------------------------------------------------------
-    def _try_backfill(self, job: Job, shape: _Shape, resv: _Reservation, now: float) -> Start | int:
+    def _try_backfill(
+        self, job: Job, clusters: tuple[int, ...], resv: _Reservation, now: float
+    ) -> Start | int:
         """Start `job` now if that cannot delay the reserved head; else say why not.
 
         A job that ends by the shadow time on the reserved cluster may take any free GPUs;
         one that runs past it may take from the reserved domains only what the head leaves.
         """
-        alloc = self._place(job, shape, None)
+        alloc = self._place(job, clusters, None)
         if alloc is None:
             return _NO_FIT
         if (
@@ -525,7 +863,7 @@ class Scheduler:
         ):
             extra = resv.extra
             if any(d in extra and n > extra[d] for d, n in alloc.parts):
-                limited = self._place(job, shape, resv.limit)
+                limited = self._place(job, clusters, resv.limit)
                 if limited is None:
                     return _HARMS
                 alloc = limited
@@ -594,6 +932,14 @@ class Scheduler:
         return parts
 
     # -- introspection --------------------------------------------------------------------
+    def wakeup(self) -> float | None:
+        """When the core wants a pass although no event comes (a grant begins or ends while
+        jobs wait on it); None when only events matter."""
+        q = self.quota
+        if q is None or not self._parked or self._boundary >= len(q.boundaries):
+            return None
+        return q.boundaries[self._boundary]
+
     def check(self) -> None:
         """Invariants across the core and the allocation state."""
         self.state.check()
@@ -607,6 +953,7 @@ class Scheduler:
         if set(self.pending) & set(self.running):
             raise InvariantError("a job is both pending and running")
         queued = sum(len(sh.queue) for sh in self._shapes.values())
+        queued += sum(len(p) for p in self._parked.values())
         if queued + len(self._unqueued) != len(self.pending) or not self._unqueued <= set(
             self.pending
         ):

@@ -29,7 +29,14 @@ class Cancel:
     job_id: int
 
 
-Event = Submit | Finish | Cancel
+@dataclass(frozen=True, slots=True)
+class Evict:
+    """A preempted job's grace period is over: its GPUs are free and it waits again."""
+
+    job_id: int
+
+
+Event = Submit | Finish | Cancel | Evict
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,4 +61,17 @@ class Reject:
     reason: str
 
 
-Decision = Start | Reject
+@dataclass(frozen=True, slots=True)
+class Preempt:
+    """Stop `job_id` at `at` (now plus the grace period) to give its GPUs back to their owner.
+
+    The engine signals the job, then sends `Evict(job_id)` at `at` unless it ended before.
+    The job keeps its place in the queue and starts over (its progress is lost).
+    """
+
+    job_id: int
+    at: float
+    reason: str
+
+
+Decision = Start | Reject | Preempt

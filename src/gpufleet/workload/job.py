@@ -20,7 +20,8 @@ class Job:
     (backfill); None means the true run time is known (an oracle).
     `models` lists the allowed GPU models in order of preference; empty means any. `sites`
     lists the sites the job may run at (its owner's captive fleet, the sites its data class
-    allows); empty means any.
+    allows); empty means any. `data_class` (see gpufleet.tenancy.model.DATA_CLASSES) narrows
+    the sites further when a tenant tree is in force; empty means the tenant's default.
     """
 
     id: int
@@ -38,3 +39,4 @@ class Job:
     group: str = ""
     runtimes: tuple[tuple[str, float], ...] = ()
     sites: tuple[str, ...] = ()
+    data_class: str = ""

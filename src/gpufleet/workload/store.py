@@ -6,8 +6,8 @@ column by column with Arrow compute kernels, and only then build `Job` values, s
 line (CSV), the column and what was expected. docs/workload.md describes both formats.
 
 Format history (schema metadata `gpufleet.format`): jobs/1 had no `sites` column; jobs/2 adds
-it. Files of either version, and files without the tag, are read; a missing column takes its
-default.
+it; jobs/3 adds `data_class`. Files of any version, and files without the tag, are read; a
+missing column takes its default.
 """
 
 from __future__ import annotations
@@ -53,11 +53,12 @@ SCHEMA = pa.schema(
         pa.field("time_limit", pa.float64(), nullable=True),
         pa.field("runtimes", _RUNTIMES_TYPE, nullable=False),
         pa.field("sites", _NAMES_TYPE, nullable=False),
+        pa.field("data_class", pa.string(), nullable=False),
     ],
-    metadata={b"gpufleet.format": b"jobs/2"},
+    metadata={b"gpufleet.format": b"jobs/3"},
 )
 _FORMAT_KEY = b"gpufleet.format"
-_READABLE_FORMATS = (b"jobs/1", b"jobs/2")  # jobs/1: before `sites`
+_READABLE_FORMATS = (b"jobs/1", b"jobs/2", b"jobs/3")  # 1: before `sites`; 2: `data_class`
 REQUIRED_COLUMNS = ("id", "submit", "gpus", "runtime")
 DEFAULT_TENANT = "default"
 _JOB_FIELDS = tuple(f.name for f in fields(Job))
@@ -76,6 +77,7 @@ _DEFAULTS: dict[str, Any] = {
     "time_limit": None,
     "runtimes": [],
     "sites": [],
+    "data_class": "",
 }
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
@@ -116,6 +118,7 @@ def write_parquet(jobs: Iterable[Job], path: str | PathLike[str]) -> None:
         pa.array([j.time_limit for j in jobs], pa.float64()),
         runtimes,
         sites,
+        pa.array([j.data_class for j in jobs], pa.string()),
     ]
     pq.write_table(pa.Table.from_arrays(columns, schema=SCHEMA), Path(path), compression="zstd")
 

@@ -363,6 +363,7 @@ class _Cell:
     preemptible: bool
     tenants: tuple[str, ...]
     tenant_cum: tuple[float, ...]
+    data_classes: tuple[str, ...]  # per tenant
     sizes: tuple[_Size, ...]
     size_cum: tuple[float, ...]
     rt_lo: float
@@ -370,6 +371,33 @@ class _Cell:
     gpu_seconds: float  # expected GPU-seconds per job, counted on the landing models
     share: float  # fraction of offered GPU-hours
     sites: tuple[str, ...]  # the stream's tuple, shared by all its jobs
+
+
+# ---- Data classes per tenant (domain.md section 6's classes) ----
+# Captive industrial fleets hold corporate-confidential data (domain.md section 7 [A]); one
+# tenant in ten of the national AI projects is a public-sector project (public_medium) and one
+# in ten of NAVER's cloud customers a public agency (public_high; NAVER serves the public sector)
+# [A]; one academic tenant in twenty works with personal (e.g. medical) data [A].
+_GROUP_CLASS = {
+    "samsung-fab-ai": "corporate_confidential",
+    "hyundai-physical-ai": "corporate_confidential",
+    "sk-group-gpuaas": "corporate_confidential",
+}
+_EVERY_NTH_CLASS = {
+    "national-ai-projects": (10, "public_medium"),
+    "naver-cloud": (10, "public_high"),
+    "academia-research": (20, "personal"),
+}
+
+
+def _data_class(group: str, k: int) -> str:
+    """The data class of the group's tenant number k + 1 (deterministic, no random draw)."""
+    if group in _GROUP_CLASS:
+        return _GROUP_CLASS[group]
+    every = _EVERY_NTH_CLASS.get(group)
+    if every is not None and (k + 1) % every[0] == 0:
+        return every[1]
+    return "open"
 
 
 def _cumulative(weights: Iterable[float]) -> tuple[float, ...]:
@@ -450,6 +478,7 @@ def _cells(fleet: Fleet) -> list[_Cell]:
                     preemptible=kind in _PREEMPTIBLE,
                     tenants=tenants,
                     tenant_cum=tenant_cum,
+                    data_classes=tuple(_data_class(spec.group, k) for k in range(len(tenants))),
                     sizes=tuple(s for s, _ in sized),
                     size_cum=_cumulative(w for _, w in sized),
                     rt_lo=lo,
@@ -534,7 +563,8 @@ def generate(
 
 def _job(job_id: int, t: float, cell: _Cell, rand: Callable[[], float]) -> Job:
     """One job of `cell` submitted at `t`; draws tenant, size, run time, limit in that order."""
-    tenant = cell.tenants[bisect_right(cell.tenant_cum, rand())]
+    k = bisect_right(cell.tenant_cum, rand())
+    tenant = cell.tenants[k]
     size = cell.sizes[bisect_right(cell.size_cum, rand())]
     runtime = float(round(cell.rt_lo * math.exp(rand() * cell.rt_log_span)))
     time_limit: float | None = None
@@ -557,4 +587,5 @@ def _job(job_id: int, t: float, cell: _Cell, rand: Callable[[], float]) -> Job:
         time_limit=time_limit,
         group=cell.group,
         sites=cell.sites,
+        data_class=cell.data_classes[k],
     )

@@ -1,0 +1,240 @@
+"""Quota, borrowing, lending and grants over the tenant tree: what the core asks before a start.
+
+Usage is counted in running GPUs per (node, flavor); a job on GPU model m charges flavor m and
+flavor `any` on every node from its leaf to the root. A start is allowed when, on that path:
+
+- no node goes over its limit (a node that may not borrow has its guarantee as its limit);
+- every grant the node holds for the flavor allows it (active now, GPUs or GPU-hours left);
+- the unused guarantees of nodes that do not lend, outside the path, stay free fleet-wide.
+
+A job *borrows* when some node on its path would go over its guarantee (or no node on its path
+holds one): borrowed work is what reclaim preemption may take back. Kueue's cohorts work the
+same way: nominal quota, borrowing limit, lending limit, reclaim within the cohort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gpufleet.fleet.model import Fleet
+from gpufleet.tenancy.model import ANY, Grant, Tenancy
+
+_INF = 1 << 62
+
+
+@dataclass(slots=True)
+class _GrantUse:
+    grant: Grant
+    node: int
+    committed_s: float = 0.0  # planned GPU-seconds of running jobs charged here
+    charged_s: float = 0.0  # GPU-seconds used by ended jobs
+    running: int = 0  # GPUs of running jobs charged here
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What a start charged, so the end can take exactly that back."""
+
+    leaf: int
+    flavor: int
+    gpus: int
+    planned_s: float
+    grant: int  # index into Quota.grants, or -1
+    borrowing: bool
+
+
+class Quota:
+    """Per-node, per-flavor usage with the checks above. Not thread-safe; the core owns it."""
+
+    def __init__(self, tenancy: Tenancy, fleet: Fleet) -> None:
+        self.tenancy = tenancy
+        self.flavors: tuple[str, ...] = (*sorted(fleet.models), ANY)
+        self.fid = {f: i for i, f in enumerate(self.flavors)}
+        self.any = self.fid[ANY]
+        nf = len(self.flavors)
+        nodes = tenancy.nodes
+        self.used = [[0] * nf for _ in nodes]
+        self.guar = [[-1] * nf for _ in nodes]
+        self.lim = [[_INF] * nf for _ in nodes]
+        for n in nodes:
+            for f, q in n.guarantee.items():
+                self.guar[n.id][self.fid[f]] = q
+            for f, q in n.limit.items():
+                self.lim[n.id][self.fid[f]] = q
+            if not n.borrow:
+                for f, q in n.guarantee.items():
+                    fi = self.fid[f]
+                    self.lim[n.id][fi] = min(self.lim[n.id][fi], q)
+        self.capacity = [0] * nf
+        for c in fleet.clusters:
+            self.capacity[self.fid[c.gpu_model]] += c.gpus
+        self.capacity[self.any] = fleet.total_gpus
+        self.grants: list[_GrantUse] = [_GrantUse(g, n.id) for n in nodes for g in n.grants]
+        self.node_grants: dict[int, list[int]] = {}
+        for gi, gu in enumerate(self.grants):
+            self.node_grants.setdefault(gu.node, []).append(gi)
+        # (node, flavor) pairs whose unused guarantee is kept for them alone
+        self.keep = [(n.id, self.fid[f]) for n in nodes if not n.lend for f in n.guarantee]
+        self.roots = [n.id for n in nodes if n.parent < 0]
+        # Leaves whose path has no limit, grant or non-lender: nothing can stop them here.
+        constrained = {n.id for n in nodes if n.limit or n.grants or (not n.borrow and n.guarantee)}
+        self.free_leaf = [
+            not (constrained & set(tenancy.path[n.id])) and not self.keep for n in nodes
+        ]
+        self.boundaries = sorted({t for gu in self.grants for t in (gu.grant.start, gu.grant.end)})
+
+    # -- checks ---------------------------------------------------------------------------
+    def blocked(
+        self, leaf: int, model: str, gpus: int, planned_s: float, now: float
+    ) -> tuple[int, str] | None:
+        """(node whose usage must fall, why) when `gpus` GPUs of `model` may not start now for
+        `leaf`; None when they may. The node is -1 when non-lending owners' guarantees block."""
+        if self.free_leaf[leaf]:
+            return None
+        fm = self.fid[model]
+        nodes = self.tenancy.nodes
+        path = self.tenancy.path[leaf]
+        used, lim = self.used, self.lim
+        granted = False  # only the nearest node holding grants is charged, so only it is asked
+        for n in path:
+            for f in (fm, self.any):
+                if used[n][f] + gpus > lim[n][f]:
+                    return n, (
+                        f"over quota: {nodes[n].name} runs {used[n][f]} of its limit "
+                        f"{lim[n][f]} {self.flavors[f]} GPUs"
+                    )
+            if not granted and n in self.node_grants:
+                granted = True
+                if self._grant_for(n, fm, gpus, planned_s, now) < 0:
+                    return n, self._grant_reason(n, fm, gpus, now)
+        if self.keep:
+            on_path = set(path)
+            for f in (fm, self.any):
+                kept = 0
+                for n, kf in self.keep:
+                    if kf == f and n not in on_path:
+                        kept += max(0, self.guar[n][f] - used[n][f])
+                if kept and self.free(f) - gpus < kept:
+                    return -1, (
+                        f"{kept} free {self.flavors[f]} GPUs are kept for owners that do not lend"
+                    )
+        return None
+
+    def cap(self, leaf: int, model: str) -> int:
+        """The most GPUs of `model` the leaf may ever run at once (limits and GPU grants)."""
+        fm = self.fid[model]
+        most = _INF
+        for n in self.tenancy.path[leaf]:
+            most = min(most, self.lim[n][fm], self.lim[n][self.any])
+            grants = self.node_grants.get(n)
+            if grants:
+                sizes = [
+                    self.grants[gi].grant.gpus
+                    for gi in grants
+                    if self.fid[self.grants[gi].grant.flavor] in (fm, self.any)
+                ]
+                if sizes and all(sizes):  # GPU awards only; a GPU-hour budget has no width
+                    most = min(most, max(sizes))
+                elif not sizes:
+                    return 0
+        return most
+
+    def free(self, f: int) -> int:
+        return self.capacity[f] - sum(self.used[r][f] for r in self.roots)
+
+    def borrowing(self, leaf: int, model: str, gpus: int) -> bool:
+        """Would `gpus` more of `model` take some node on the path over its guarantee?"""
+        fm = self.fid[model]
+        held = False
+        for n in self.tenancy.path[leaf]:
+            for f in (fm, self.any):
+                q = self.guar[n][f]
+                if q >= 0:
+                    held = True
+                    if self.used[n][f] + gpus > q:
+                        return True
+        return not held
+
+    def guaranteed(self, leaf: int, model: str, gpus: int) -> bool:
+        """Is the start covered by guarantees all along the path (the reclaim condition)?"""
+        return not self.borrowing(leaf, model, gpus)
+
+    def over_guarantee(self, leaf: int, model: str, less: dict[tuple[int, int], int]) -> bool:
+        """Is some node of the leaf's line over its guarantee, after taking `less` away?"""
+        fm = self.fid[model]
+        held = False
+        for n in self.tenancy.path[leaf]:
+            for f in (fm, self.any):
+                q = self.guar[n][f]
+                if q >= 0:
+                    held = True
+                    if self.used[n][f] - less.get((n, f), 0) > q:
+                        return True
+        return not held
+
+    # -- grants ---------------------------------------------------------------------------
+    def _grant_for(self, node: int, fm: int, gpus: int, planned_s: float, now: float) -> int:
+        for gi in self.node_grants[node]:
+            gu = self.grants[gi]
+            g = gu.grant
+            if self.fid[g.flavor] not in (fm, self.any) or not g.start <= now < g.end:
+                continue
+            if g.gpus and gu.running + gpus <= g.gpus:
+                return gi
+            if g.gpu_hours and gu.charged_s + gu.committed_s + gpus * planned_s <= (
+                g.gpu_hours * 3600.0
+            ):
+                return gi
+        return -1
+
+    def _grant_reason(self, node: int, fm: int, gpus: int, now: float) -> str:
+        name = self.tenancy.nodes[node].name
+        mine = [self.grants[gi] for gi in self.node_grants[node]]
+        fits = [gu for gu in mine if self.fid[gu.grant.flavor] in (fm, self.any)]
+        if not fits:
+            return f"grant: {name} holds no grant for {self.flavors[fm]} GPUs"
+        active = [gu for gu in fits if gu.grant.start <= now < gu.grant.end]
+        if not active:
+            if all(gu.grant.end <= now for gu in fits):
+                return f"grant expired: {name}'s grants for {self.flavors[fm]} have ended"
+            return f"grant not started: {name}'s grant for {self.flavors[fm]} starts later"
+        gu = active[0]
+        if gu.grant.gpus:
+            return f"grant full: {name} runs {gu.running} of {gu.grant.gpus} granted GPUs"
+        used_h = (gu.charged_s + gu.committed_s) / 3600.0
+        return (
+            f"grant exhausted: {name} has used or committed {used_h:,.1f} of "
+            f"{gu.grant.gpu_hours:,.1f} GPU-hours"
+        )
+
+    # -- usage ----------------------------------------------------------------------------
+    def charge(self, leaf: int, model: str, gpus: int, planned_s: float, now: float) -> Charge:
+        """Count a start; call only after `blocked` said None."""
+        fm = self.fid[model]
+        borrowing = self.borrowing(leaf, model, gpus)
+        grant = -1
+        granted = False
+        for n in self.tenancy.path[leaf]:
+            row = self.used[n]
+            row[fm] += gpus
+            row[self.any] += gpus
+            if not granted and n in self.node_grants:
+                granted = True
+                grant = self._grant_for(n, fm, gpus, planned_s, now)
+                if grant >= 0:
+                    gu = self.grants[grant]
+                    gu.running += gpus
+                    gu.committed_s += gpus * planned_s
+        return Charge(leaf, fm, gpus, planned_s, grant, borrowing)
+
+    def release(self, c: Charge, ran_s: float) -> None:
+        """Take back a start's charge; `ran_s` seconds of it were used."""
+        for n in self.tenancy.path[c.leaf]:
+            row = self.used[n]
+            row[c.flavor] -= c.gpus
+            row[self.any] -= c.gpus
+        if c.grant >= 0:
+            gu = self.grants[c.grant]
+            gu.running -= c.gpus
+            gu.committed_s -= c.gpus * c.planned_s
+            gu.charged_s += c.gpus * ran_s

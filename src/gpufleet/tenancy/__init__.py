@@ -1,0 +1,1 @@
+"""Tenants: the tree of entitlements, grants and data-sovereignty rules."""

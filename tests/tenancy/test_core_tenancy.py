@@ -1,0 +1,212 @@
+"""Quotas, borrowing, reclaim, grants and data classes in the core, checked by hand."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from gpufleet.engine.record import REJECTED
+from gpufleet.engine.sim import simulate
+from gpufleet.fleet.catalog import CATALOG
+from gpufleet.fleet.model import Cluster, Fleet, Site
+from gpufleet.policy.registry import resolve
+from gpufleet.scheduler.core import Scheduler
+from gpufleet.scheduler.events import Finish, Preempt, Start, Submit
+from gpufleet.tenancy.loader import load_tenancy
+from gpufleet.tenancy.model import Tenancy
+from gpufleet.workload.job import Job
+from strategies import make_fleet
+
+TWO_NODES = make_fleet(("c", "H100", 16, 8, 8, 2))
+
+
+def tree(tmp_path: Path, text: str, fleet: Fleet = TWO_NODES) -> Tenancy:
+    p = tmp_path / "tenancy.yaml"
+    p.write_text(text)
+    return load_tenancy(p, fleet)
+
+
+def run(fleet: Fleet, jobs: list[Job], t: Tenancy, policy: str = "fifo+easy") -> list[float]:
+    rec = simulate(fleet, jobs, resolve(policy), tenancy=t, check=lambda s, _: s.check())
+    return list(rec.start)
+
+
+AB = """
+preemption: {grace: 60}
+tree:
+  - name: root
+    children:
+      - name: a
+        guarantee: {H100: 8}
+      - name: b
+        guarantee: {H100: 8}
+        %s
+"""
+
+
+def test_limit_parks_and_releases(tmp_path: Path) -> None:
+    """Tenant a may run 8 GPUs: of three 4-GPU jobs at t=0, two start; the third waits for
+    the first to end at 100 although 8 GPUs stay idle, then runs 100..200."""
+    t = tree(tmp_path, "tree:\n  - name: a\n    limit: {H100: 8}\n")
+    jobs = [Job(i, "a", 0.0, 4, 100.0 + i) for i in range(3)]
+    assert run(TWO_NODES, jobs, t) == [0.0, 0.0, 100.0]
+
+
+def test_park_reason_names_the_limit(tmp_path: Path) -> None:
+    t = tree(tmp_path, "tree:\n  - name: a\n    limit: {H100: 8}\n")
+    core = Scheduler(TWO_NODES, resolve("fifo"), tenancy=t)
+    for i in range(3):
+        core.handle(Submit(Job(i, "a", 0.0, 4, 100.0)), 0.0)
+    assert set(core.running) == {0, 1}
+    assert core.park_reason[2] == "over quota: a runs 8 of its limit 8 H100 GPUs"
+    core.check()
+    out = core.handle(Finish(0), 100.0)
+    assert [d.job_id for d in out if isinstance(d, Start)] == [2]
+    assert not core.park_reason
+
+
+def test_borrow_then_reclaim(tmp_path: Path) -> None:
+    """a and b hold 8 GPUs each. b starts two 8-GPU jobs at t=0 (the second borrows a's 8).
+    a asks for 8 at t=10: b's borrowing job (the later id of the two started together: least
+    progress lost ties on start, then the newest id) is preempted with 60 s grace; a starts
+    at 70. b's job waits again and starts (borrowing again) when a's job ends at 570."""
+    t = tree(tmp_path, AB % "")
+    jobs = [
+        Job(0, "b", 0.0, 8, 1000.0, topology="domain"),
+        Job(1, "b", 0.0, 8, 1000.0, topology="domain"),
+        Job(2, "a", 10.0, 8, 500.0, topology="domain"),
+    ]
+    rec = simulate(TWO_NODES, jobs, resolve("fifo"), tenancy=t, check=lambda s, _: s.check())
+    assert list(rec.start) == [0.0, 570.0, 70.0]
+    assert rec.preempted == [(1, 0.0, 70.0, 0)]
+    assert list(rec.end) == [1000.0, 1570.0, 570.0]
+
+
+def test_no_borrowing(tmp_path: Path) -> None:
+    """b may not borrow: its second job waits for its first although a's 8 GPUs are idle."""
+    t = tree(tmp_path, AB % "borrow: false")
+    jobs = [Job(0, "b", 0.0, 8, 1000.0), Job(1, "b", 0.0, 8, 1000.0)]
+    assert run(TWO_NODES, jobs, t) == [0.0, 1000.0]
+
+
+def test_no_reclaim_when_disabled(tmp_path: Path) -> None:
+    t = tree(tmp_path, (AB % "").replace("{grace: 60}", "{reclaim: false}"))
+    jobs = [
+        Job(0, "b", 0.0, 8, 1000.0),
+        Job(1, "b", 0.0, 8, 1000.0),
+        Job(2, "a", 10.0, 8, 500.0),
+    ]
+    assert run(TWO_NODES, jobs, t) == [0.0, 0.0, 1000.0]
+
+
+def test_gpu_hour_grant_is_exhausted(tmp_path: Path) -> None:
+    """A 2 GPU-hour budget: two 1-GPU, 1-hour jobs fit (2 GPU-hours); the third is held back
+    with the grant's reason and never starts."""
+    t = tree(
+        tmp_path,
+        "tree:\n  - name: p\n    grants: [{name: g, gpu_hours: 2, end: 30d}]\n",
+    )
+    core = Scheduler(TWO_NODES, resolve("fifo"), tenancy=t)
+    for i in range(3):
+        core.handle(Submit(Job(i, "p", 0.0, 1, 3600.0)), 0.0)
+    assert set(core.running) == {0, 1}
+    assert core.park_reason[2].startswith("grant exhausted: p has used or committed 2.0")
+    core.handle(Finish(0), 3600.0)
+    assert 2 not in core.running
+
+
+def test_grant_expires(tmp_path: Path) -> None:
+    """A GPU award for the first 100 s: a job at t=0 runs; one at t=200 never starts."""
+    t = tree(tmp_path, "tree:\n  - name: p\n    grants: [{name: g, gpus: 8, end: 100}]\n")
+    core = Scheduler(TWO_NODES, resolve("fifo"), tenancy=t)
+    core.handle(Submit(Job(0, "p", 0.0, 8, 50.0)), 0.0)
+    core.handle(Finish(0), 50.0)
+    core.handle(Submit(Job(1, "p", 200.0, 8, 50.0)), 200.0)
+    assert core.park_reason[1] == "grant expired: p's grants for H100 have ended"
+
+
+def test_grant_starts_later(tmp_path: Path) -> None:
+    """A grant from t=100: a job submitted at 0 waits and starts at 100 exactly."""
+    grant = "{name: g, gpus: 8, start: 100, end: 1000}"
+    t = tree(tmp_path, f"tree:\n  - name: p\n    grants: [{grant}]\n")
+    assert run(TWO_NODES, [Job(0, "p", 0.0, 8, 50.0)], t) == [100.0]
+
+
+def test_job_above_any_limit_is_rejected(tmp_path: Path) -> None:
+    t = tree(tmp_path, "tree:\n  - name: a\n    limit: {any: 8}\n")
+    rec = simulate(TWO_NODES, [Job(0, "a", 0.0, 16, 10.0)], resolve("fifo"), tenancy=t)
+    assert rec.state[0] == REJECTED
+    assert "above what tenant a may ever run at once (8 GPUs" in rec.reasons[0]
+
+
+def test_unknown_tenant_is_rejected(tmp_path: Path) -> None:
+    t = tree(tmp_path, "tree:\n  - name: a\n")
+    rec = simulate(TWO_NODES, [Job(0, "zz", 0.0, 1, 10.0)], resolve("fifo"), tenancy=t)
+    assert rec.state[0] == REJECTED
+    assert "tenant 'zz' is not a tenant of the tree" in rec.reasons[0]
+
+
+def _sites_fleet() -> Fleet:
+    sites = (
+        Site("hi", "Gov", "sovereign_cloud", "r", csap_tier="high", source="[A] test"),
+        Site("mid", "Gov", "sovereign_cloud", "r", csap_tier="medium", source="[A] test"),
+        Site("abroad", "X", "sovereign_cloud", "r", country="US", source="[A] test"),
+        Site("fab", "Fab Co", "ai_factory", "r", access="captive", source="[A] test"),
+    )
+    clusters = tuple(
+        Cluster(f"c-{s.id}", s.id, "H100", 8, 8, 8, 1, source="[A] test") for s in sites
+    )
+    return Fleet.build("sites", "", sites, clusters, CATALOG)
+
+
+def test_data_classes_choose_sites(tmp_path: Path) -> None:
+    """Four 8-GPU sites, four 8-GPU jobs at once: each lands where its class allows —
+    public_high only on `hi`; personal in Korea; the captive fab only for its owner."""
+    fleet = _sites_fleet()
+    t = tree(
+        tmp_path,
+        """
+tree:
+  - name: root
+    children:
+      - {name: gov, data_class: public_high}
+      - {name: lab, data_class: personal}
+      - {name: fab-team, owner: Fab Co, data_class: corporate_confidential}
+      - {name: open-user}
+""",
+        fleet,
+    )
+    jobs = [
+        Job(0, "gov", 0.0, 8, 10.0),
+        Job(1, "fab-team", 0.0, 8, 10.0, sites=("fab",)),
+        Job(2, "lab", 0.0, 8, 10.0),
+        Job(3, "open-user", 0.0, 8, 10.0),
+        Job(4, "gov", 0.0, 8, 10.0, data_class="public_medium"),
+    ]
+    rec = simulate(fleet, jobs, resolve("fifo+easy"), tenancy=t, check=lambda s, _: s.check())
+    site_of = [fleet.clusters[c].site if c >= 0 else None for c in rec.cluster]
+    assert site_of[0] == "hi"
+    assert site_of[1] == "fab"
+    assert site_of[2] == "mid"  # personal: in Korea; `hi` is taken
+    assert site_of[3] == "abroad"  # open: anywhere but the captive fab
+    assert rec.start[4] == 10.0  # public_medium: hi or mid, both busy until 10
+    assert not math.isnan(rec.start[4])
+
+
+def test_no_site_for_the_data_class(tmp_path: Path) -> None:
+    fleet = _sites_fleet()
+    t = tree(tmp_path, "tree:\n  - {name: x, data_class: public_high}\n", fleet)
+    rec = simulate(fleet, [Job(0, "x", 0.0, 8, 1.0, sites=("mid",))], resolve("fifo"), tenancy=t)
+    assert rec.state[0] == REJECTED
+    assert "no site allowed for data class public_high" in rec.reasons[0]
+
+
+def test_preempt_decision_carries_the_grace(tmp_path: Path) -> None:
+    t = tree(tmp_path, AB % "")
+    core = Scheduler(TWO_NODES, resolve("fifo"), tenancy=t)
+    core.handle(Submit(Job(0, "b", 0.0, 8, 1000.0)), 0.0)
+    core.handle(Submit(Job(1, "b", 0.0, 8, 1000.0)), 0.0)
+    out = core.handle(Submit(Job(2, "a", 10.0, 8, 500.0)), 10.0)
+    assert [d for d in out if isinstance(d, Preempt)] == [
+        Preempt(1, 70.0, "reclaimed for job 2 of a")
+    ]
