@@ -1,14 +1,19 @@
-"""Test helpers for the live control plane: databases (SQLite, PostgreSQL), a fake executor."""
+"""Test helpers for the live control plane: databases (SQLite, PostgreSQL), a fake executor,
+a real `gpufleet serve` process."""
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gpufleet.engine.clock import FakeClock
@@ -115,3 +120,37 @@ class FakeExecutor:
 
     def next_end(self) -> float | None:
         return min(self.ends.values(), default=None)
+
+
+GPUFLEET = [sys.executable, "-m", "gpufleet.cli"]
+
+
+@contextmanager
+def serve_process(
+    data_dir: Path, port: int, scenario: str = "two-nodes"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `gpufleet serve` and wait until it answers; kill it (if alive) afterwards."""
+    args = ["serve", "--scenario", scenario, "--data-dir", str(data_dir), "--port", str(port)]
+    log = data_dir / f"serve-{port}-{time.monotonic_ns()}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([*GPUFLEET, *args], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, "gpufleet serve exited at start"
+            assert time.monotonic() < deadline, "gpufleet serve did not answer in 30 s"
+            time.sleep(0.05)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -54,4 +54,4 @@ def test_no_server_errors(tmp_path: Path) -> None:
         assert store.jobs(), "no generated submission was accepted"
     finally:
         store.close()
-    assert calls == 8  # every operation of the API was fuzzed
+    assert calls == 9  # every operation of the API was fuzzed

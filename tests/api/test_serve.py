@@ -6,20 +6,15 @@ import json
 import os
 import random
 import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from control_plane import free_port
+from control_plane import GPUFLEET, free_port, serve_process
 from gpufleet.db.store import Store
-
-GPUFLEET = [sys.executable, "-m", "gpufleet.cli"]
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -32,43 +27,14 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
-@contextmanager
-def _server(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `gpufleet serve` and wait until it answers; kill it (if alive) afterwards."""
-    args = ["serve", "--scenario", "two-nodes", "--data-dir", str(data_dir), "--port", str(port)]
-    log = data_dir / f"serve-{port}-{time.monotonic_ns()}.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([*GPUFLEET, *args], stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, "gpufleet serve exited at start"
-            assert time.monotonic() < deadline, "gpufleet serve did not answer in 30 s"
-            time.sleep(0.05)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def test_cli_against_a_real_server(tmp_path: Path) -> None:
+def test_cli_against_a_realserve_process(tmp_path: Path) -> None:
     port = free_port()
     token = _cli("tenant", "add", "alice", "--data-dir", str(tmp_path)).stdout.strip()
     assert token.startswith("gf_")
     env = {"GPUFLEET_SERVER": f"http://127.0.0.1:{port}", "GPUFLEET_TOKEN": token}
     job = tmp_path / "job.yaml"
     job.write_text("gpus: 4\ntime_limit: 10m\ncommand: echo $CUDA_VISIBLE_DEVICES; sleep 30\n")
-    with _server(tmp_path, port):
+    with serve_process(tmp_path, port):
         r = _cli("submit", str(job), "--output", "json", env=env)
         assert r.returncode == 0, r.stderr
         job_id = json.loads(r.stdout)["id"]
@@ -124,7 +90,7 @@ def test_sigkill_while_submitting_loses_and_repeats_nothing(tmp_path: Path) -> N
     acked: dict[str, int] = {}
     for _ in range(3):
         port = free_port()
-        with _server(tmp_path, port) as proc:
+        with serve_process(tmp_path, port) as proc:
             stop = threading.Event()
             t = threading.Thread(target=_submitter, args=(port, token, acked, stop))
             t.start()
@@ -135,7 +101,7 @@ def test_sigkill_while_submitting_loses_and_repeats_nothing(tmp_path: Path) -> N
             t.join()
         _check_each_job_once(tmp_path, acked)
     port = free_port()
-    with _server(tmp_path, port):
+    with serve_process(tmp_path, port):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             live = (

@@ -17,6 +17,7 @@ from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from gpufleet.api.dashboard import dashboard_router
 from gpufleet.api.metrics import Metrics
 from gpufleet.api.schemas import ClusterOut, FleetOut, JobIn, JobOut, UsageOut, to_spec
 from gpufleet.db.batch import GroupCommit
@@ -202,6 +203,7 @@ def create_app(
             return {"status": "failed", "engine": engine.error}
         return {"status": "ok", "engine": "ready" if engine.ready.is_set() else "recovering"}
 
+    app.include_router(dashboard_router(_tenant, store, engine))
     app.state.metrics = metrics
     app.state.auth = _Auth(store)
     return app

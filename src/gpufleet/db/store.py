@@ -361,15 +361,20 @@ class Store:
         return None if r is None else _record(r)
 
     def jobs(
-        self, tenant: str | None = None, state: str | None = None, limit: int = 1000
+        self,
+        tenant: str | None = None,
+        state: str | None = None,
+        limit: int = 1000,
+        oldest_first: bool = False,
     ) -> list[JobRecord]:
-        """Jobs, newest first; `tenant` None means every tenant's."""
+        """Jobs, newest first (or oldest first: the head of a queue); `tenant` None means
+        every tenant's."""
         q = select(*_JOB_COLUMNS)
         if tenant is not None:
             q = q.where(JobRow.tenant == tenant)
         if state is not None:
             q = q.where(JobRow.state == state)
-        q = q.order_by(JobRow.id.desc()).limit(limit)
+        q = q.order_by(JobRow.id if oldest_first else JobRow.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [_record(r) for r in conn.execute(q)]
 
