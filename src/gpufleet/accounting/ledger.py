@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from gpufleet.accounting.prices import PriceTable
 from gpufleet.accounting.segments import Segments, record_segments
 from gpufleet.engine.record import RunRecord
+from gpufleet.fleet.model import Fleet
 from gpufleet.report.energy import TCO2E_PER_MWH
 
 DAY_SECONDS = 86400.0
@@ -144,10 +145,16 @@ def _codes(col: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
     return list(enc.dictionary.to_pylist()), idx
 
 
+def prices_for(fleet: Fleet, prices: PriceTable | None) -> PriceTable:
+    """`prices` (or the built-in table) with a derived price for each of the fleet's GPU
+    models it lacks (a scenario's own models)."""
+    used = {c.gpu_model for c in fleet.clusters}
+    return (prices or PriceTable()).with_models(fleet.models[m] for m in sorted(used))
+
+
 def ledger_of(rec: RunRecord, prices: PriceTable | None = None) -> pa.Table:
-    """The ledger of a run record; scenario GPU models without a price get a derived one."""
-    table = (prices or PriceTable()).with_models(rec.fleet.models.values())
-    return build_ledger(record_segments(rec), table)
+    """The ledger of a run record, priced with `prices` or the built-in table."""
+    return build_ledger(record_segments(rec), prices_for(rec.fleet, prices))
 
 
 def rollup(table: pa.Table, by: Sequence[str]) -> pa.Table:

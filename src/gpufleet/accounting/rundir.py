@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gpufleet.accounting.ledger import SCHEMA, build_ledger, price_ledger
+from gpufleet.accounting.ledger import SCHEMA, build_ledger, price_ledger, prices_for
 from gpufleet.accounting.prices import PriceTable
 from gpufleet.accounting.segments import table_segments
 from gpufleet.errors import ConfigError
@@ -51,5 +51,4 @@ def _from_jobs(run_dir: Path, prices: PriceTable | None) -> pa.Table:
     except (OSError, pa.ArrowException) as e:
         raise ConfigError(f"{path}: cannot read Parquet file: {e}") from None
     seg = table_segments(jobs, rd.fleet, str(path))
-    table = (prices or PriceTable()).with_models(rd.fleet.models.values())
-    return build_ledger(seg, table)
+    return build_ledger(seg, prices_for(rd.fleet, prices))

@@ -291,7 +291,7 @@ def acct(
     if run_dir is not None:
         from gpufleet.cli.ledger import show_run_ledger
 
-        show_run_ledger(run_dir, by or "group", output, prices, parquet)
+        show_run_ledger(run_dir, "group" if by is None else by, output, prices, parquet)
         return
     given = [o for o, v in (("--by", by), ("--prices", prices), ("--parquet", parquet)) if v]
     if given:
