@@ -132,3 +132,41 @@ def test_bad_input_is_one_line_and_exit_2(
     code, _, err = run("acct", *filled)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+class _FakeClient:
+    """Stands in for the API client: the server's acct rows."""
+
+    def __init__(self, server: str, token: str) -> None:
+        self.token = token
+
+    def acct(self) -> list[dict[str, object]]:
+        return [{"tenant": "alice", "jobs": 3, "gpu_hours": 1.5}]
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("table", "alice"),
+        ("json", '"gpu_hours": 1.5'),
+        ("csv", "tenant,jobs,gpu_hours\nalice,3,1.5\n"),
+    ],
+)
+def test_acct_without_run_still_asks_the_server(
+    monkeypatch: pytest.MonkeyPatch, output: str, expected: str
+) -> None:
+    import gpufleet.api.client
+
+    monkeypatch.setattr(gpufleet.api.client, "Client", _FakeClient)
+    code, out, _ = run("acct", "--token", "gf_x", "--output", output)
+    assert code == 0
+    assert expected in out
+
+
+def test_acct_without_run_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GPUFLEET_TOKEN", raising=False)
+    code, _, err = run("acct")
+    assert code == 2 and "no API token" in err
