@@ -293,11 +293,17 @@ def acct(
 
         show_run_ledger(run_dir, "group" if by is None else by, output, prices, parquet)
         return
-    given = [o for o, v in (("--by", by), ("--prices", prices), ("--parquet", parquet)) if v]
+    options = (("--by", by), ("--prices", prices), ("--parquet", parquet))
+    given = [o for o, v in options if v is not None]
     if given:
         raise ConfigError(f"{given[0]} needs --run RUN_DIR (the server has no ledger yet)")
     with _client(server, token) as client:
         rows = client.acct()
+    _print_acct(rows, output)
+
+
+def _print_acct(rows: list[dict[str, Any]], output: str) -> None:
+    """The server's GPU-hours per tenant as a table, JSON or CSV."""
     if output == "json":
         import json
 
