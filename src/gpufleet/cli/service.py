@@ -117,6 +117,10 @@ def _client_options(f: F) -> F:
         default="table",
         show_default=True,
     )(f)
+    return _server_options(f)
+
+
+def _server_options(f: F) -> F:
     f = click.option("--token", envvar="GPUFLEET_TOKEN", default=None, help="or GPUFLEET_TOKEN")(f)
     return click.option(
         "--server",
@@ -246,15 +250,74 @@ def _print_one(j: dict[str, Any], output: str) -> None:
 
 
 @main.command()
-@_client_options
-def acct(server: str, token: str | None, output: str) -> None:
-    """GPU-hours used per tenant (yours; an admin sees every tenant)."""
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="account a run directory (simulate --out) instead of asking the server",
+)
+@click.option("--by", default=None, help="with --run: any of tenant,group,site,model,day [group]")
+@click.option(
+    "--prices",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="with --run: price table YAML over the built-in one (docs/accounting.md)",
+)
+@click.option(
+    "--parquet",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="with --run: also write the rows to this Parquet file",
+)
+@click.option(
+    "--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
+@_server_options
+def acct(
+    run_dir: Path | None,
+    by: str | None,
+    prices: Path | None,
+    parquet: Path | None,
+    output: str,
+    server: str,
+    token: str | None,
+) -> None:
+    """GPU-hours used per tenant, from the server (yours; an admin sees every tenant).
+
+    With --run RUN_DIR: the run's ledger (GPU-hours, cost at market and charged, energy,
+    CO2) summed by --by, like Slurm's sreport. See docs/accounting.md.
+    """
+    if run_dir is not None:
+        from gpufleet.cli.ledger import show_run_ledger
+
+        show_run_ledger(run_dir, "group" if by is None else by, output, prices, parquet)
+        return
+    options = (("--by", by), ("--prices", prices), ("--parquet", parquet))
+    given = [o for o, v in options if v is not None]
+    if given:
+        raise ConfigError(f"{given[0]} needs --run RUN_DIR (the server has no ledger yet)")
     with _client(server, token) as client:
         rows = client.acct()
+    _print_acct(rows, output)
+
+
+def _print_acct(rows: list[dict[str, Any]], output: str) -> None:
+    """The server's GPU-hours per tenant as a table, JSON or CSV."""
     if output == "json":
         import json
 
         click.echo(json.dumps(rows, indent=2))
+        return
+    if output == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["tenant", "jobs", "gpu_hours"])
+        writer.writerows([r["tenant"], r["jobs"], r["gpu_hours"]] for r in rows)
+        click.echo(buf.getvalue(), nl=False)
         return
     from rich.table import Table
 

@@ -37,7 +37,8 @@ class RunRecord:
     sample_running: list[int] = field(default_factory=list)
     wall_seconds: float = 0.0
     reasons: dict[int, str] = field(default_factory=dict)  # rejected job index -> why
-    # runs cut short by preemption: (job index, start, end, cluster); the job ran again later
+    # Runs cut short by preemption, the job then re-queued: (job index, start, end, cluster).
+    # The job's final run stays in start/end/cluster; accounting counts both.
     preempted: list[tuple[int, float, float, int]] = field(default_factory=list)
 
     @staticmethod

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import gpufleet
+from gpufleet.accounting.ledger import ledger_of
 from gpufleet.engine.record import STATE_NAMES, RunRecord
 
 
@@ -117,12 +118,16 @@ def write_run(
     scenario: str | None = None,
     workload: str = "unknown",
 ) -> list[Path]:
-    """Write jobs.parquet, utilization.parquet, queue.parquet, metrics.json and run.json."""
+    """Write jobs.parquet, utilization.parquet, queue.parquet, ledger.parquet, metrics.json
+    and run.json. The ledger is priced with the built-in price table; `gpufleet acct --run
+    --prices FILE` re-prices it."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "jobs.parquet", out / "utilization.parquet", out / "queue.parquet"]
+    names = ("jobs", "utilization", "queue", "ledger")
+    paths = [out / f"{name}.parquet" for name in names]
     pq.write_table(records_table(rec), paths[0])
     pq.write_table(timeseries_table(rec), paths[1])
     pq.write_table(queue_table(rec), paths[2])
+    pq.write_table(ledger_of(rec), paths[3])
     mpath = out / "metrics.json"
     mpath.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     rpath = out / "run.json"

@@ -1,0 +1,175 @@
+"""The intervals in which jobs held GPUs (segments), with whom and where each is accounted to.
+
+A job has one segment per run: its last run (start..end in the record; a job still running
+when the record stops runs up to the record's last time), plus every run cut short by
+preemption (`RunRecord.preempted`). Segments are flat numpy arrays so that a million jobs
+become a ledger in vectorised steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gpufleet.engine.record import RunRecord
+from gpufleet.errors import ConfigError, InvariantError
+from gpufleet.fleet.model import Fleet
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """GPUs of one model at one site: what a GPU-second there draws."""
+
+    site: str
+    gpu_model: str
+    tdp_w: float
+    pue: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Segments:
+    """One entry per segment; tenant, group and place are codes into the name tuples."""
+
+    tenant: np.ndarray
+    group: np.ndarray
+    place: np.ndarray
+    gpus: np.ndarray  # float64 GPU counts (exact for any realistic count)
+    start: np.ndarray
+    end: np.ndarray
+    tenants: tuple[str, ...]
+    groups: tuple[str, ...]
+    places: tuple[Place, ...]
+
+    def __len__(self) -> int:
+        return int(self.start.size)
+
+
+def fleet_places(fleet: Fleet) -> tuple[tuple[Place, ...], np.ndarray]:
+    """Distinct (site, GPU model) places, sorted, and each cluster's index into them."""
+    pue = {s.id: s.pue for s in fleet.sites}
+    keys = sorted({(c.site, c.gpu_model) for c in fleet.clusters})
+    index = {k: i for i, k in enumerate(keys)}
+    places = tuple(Place(s, m, fleet.models[m].tdp_w, pue[s]) for s, m in keys)
+    of_cluster = np.array([index[(c.site, c.gpu_model)] for c in fleet.clusters], np.int64)
+    return places, of_cluster
+
+
+def encode(values: pa.Array | pa.ChunkedArray) -> tuple[tuple[str, ...], np.ndarray]:
+    """Distinct strings, sorted (so codes order like names), and each value's code."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    enc = pc.dictionary_encode(arr)
+    names = enc.dictionary.to_pylist()
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    remap = np.empty(len(names), dtype=np.int64)
+    remap[order] = np.arange(len(names))
+    idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return tuple(names[i] for i in order), remap[idx]
+
+
+def record_end(rec: RunRecord) -> float:
+    """The record's last time: the latest start, end, preempted end or sample it holds.
+
+    A run stopped early (`simulate(until=...)`) does not store its stop time; this is the
+    closest time the record itself proves, so a still-running job is never over-counted.
+    """
+    times = [
+        float(np.nanmax(np.frombuffer(a, np.float64), initial=0.0))
+        for a in (rec.start, rec.end)
+        if len(a)
+    ]
+    times += [e for _, _, e, _ in rec.preempted] + rec.sample_time[-1:]
+    return max(times, default=0.0)
+
+
+def _record_arrays(rec: RunRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(job index, start, end, cluster) of every segment in the record."""
+    n = len(rec.jobs)
+    start = np.frombuffer(rec.start, np.float64) if n else np.zeros(0)
+    end = np.frombuffer(rec.end, np.float64) if n else np.zeros(0)
+    cluster = np.frombuffer(rec.cluster, np.int32).astype(np.int64) if n else np.zeros(0, np.int64)
+    ran = np.flatnonzero(~np.isnan(start))
+    last_end = np.where(np.isnan(end[ran]), record_end(rec), end[ran])
+    pre = rec.preempted
+    p_job = np.array([p[0] for p in pre], np.int64)
+    p_start = np.array([p[1] for p in pre], np.float64)
+    p_end = np.array([p[2] for p in pre], np.float64)
+    p_cluster = np.array([p[3] for p in pre], np.int64)
+    bad = (p_job < 0) | (p_job >= n) | (p_cluster < 0) | (p_cluster >= len(rec.fleet.clusters))
+    bad |= ~np.isfinite(p_start) | ~(p_end >= p_start)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InvariantError(
+            f"RunRecord.preempted[{k}] = {pre[k]}: expected (job index, start <= end, cluster)"
+        )
+    return (
+        np.concatenate([ran, p_job]),
+        np.concatenate([start[ran], p_start]),
+        np.concatenate([last_end, p_end]),
+        np.concatenate([cluster[ran], p_cluster]),
+    )
+
+
+def record_segments(rec: RunRecord) -> Segments:
+    """Every segment of a run record: each started job's last run and its preempted runs."""
+    job, start, end, cluster = _record_arrays(rec)
+    jobs = rec.jobs
+    tenants, tenant = encode(pa.array([j.tenant for j in jobs], pa.string()))
+    # A job without a group is accounted to a group named after its tenant, as in metrics.
+    groups, group = encode(pa.array([j.group or j.tenant for j in jobs], pa.string()))
+    gpus = np.fromiter((j.gpus for j in jobs), np.float64, count=len(jobs))
+    places, of_cluster = fleet_places(rec.fleet)
+    return Segments(
+        tenant=tenant[job],
+        group=group[job],
+        place=of_cluster[cluster],
+        gpus=gpus[job],
+        start=start,
+        end=end,
+        tenants=tenants,
+        groups=groups,
+        places=places,
+    )
+
+
+def table_segments(jobs: pa.Table, fleet: Fleet, where: str) -> Segments:
+    """Segments of a jobs.parquet table (runs written before ledger.parquet existed).
+
+    Such a table holds each job's last run only; a job without an end ran until the latest
+    time the table holds. `where` names the file in errors.
+    """
+    ran = pc.is_valid(jobs["start"])
+    jobs = jobs.filter(ran)
+    start = np.asarray(jobs["start"].to_numpy(zero_copy_only=False), np.float64)
+    end = np.asarray(pc.fill_null(jobs["end"], math.nan).to_numpy(zero_copy_only=False))
+    last = float(np.nanmax(np.concatenate([start, end]), initial=0.0))
+    end = np.where(np.isnan(end), last, end)
+    places, _ = fleet_places(fleet)
+    index = {(p.site, p.gpu_model): i for i, p in enumerate(places)}
+    keys = pc.binary_join_element_wise(jobs["site"], jobs["gpu_model"], "\x1f")
+    names, code = encode(keys)
+    remap = []
+    for name in names:
+        site, _, model = name.partition("\x1f")
+        if (site, model) not in index:
+            raise ConfigError(f"{where}: jobs ran on ({site}, {model}), which the fleet lacks")
+        remap.append(index[(site, model)])
+    group_col = pc.if_else(
+        pc.fill_null(pc.equal(jobs["group"], ""), True), jobs["tenant"], jobs["group"]
+    )
+    tenants, tenant = encode(jobs["tenant"])
+    groups, group = encode(group_col)
+    return Segments(
+        tenant=tenant,
+        group=group,
+        place=np.array(remap, np.int64)[code] if remap else code,
+        gpus=np.asarray(jobs["gpus"].to_numpy(zero_copy_only=False), np.float64),
+        start=start,
+        end=end,
+        tenants=tenants,
+        groups=groups,
+        places=places,
+    )
