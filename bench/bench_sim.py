@@ -1,6 +1,6 @@
 """Benchmark: N synthetic jobs through korea-2025 with EASY backfill and topology-aware placement.
 
-Run: .venv/bin/python bench/bench_sim.py [--jobs 1000000] [--policy fifo+easy]
+Run: .venv/bin/python bench/bench_sim.py [--jobs 1000000] [--policy fifo+easy] [--tenancy auto]
 Prints generation time, simulation wall time, peak memory (RSS) and headline metrics.
 """
 
@@ -14,6 +14,7 @@ from gpufleet.engine.sim import simulate
 from gpufleet.fleet.loader import load_fleet
 from gpufleet.metrics.summary import summarize
 from gpufleet.policy.registry import resolve
+from gpufleet.tenancy.loader import resolve_tenancy
 from gpufleet.workload.synthetic import generate
 
 
@@ -24,19 +25,25 @@ def main() -> None:
     ap.add_argument("--placement", default="topo-best-fit")
     ap.add_argument("--scenario", default="korea-2025")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tenancy", default="none", help="'none', 'auto' (the scenario's) or FILE")
     args = ap.parse_args()
     fleet = load_fleet(args.scenario)
+    tree = resolve_tenancy(args.tenancy, args.scenario, fleet)
     t0 = time.perf_counter()
     jobs = generate(fleet, days=365, seed=args.seed, max_jobs=args.jobs)
     gen = time.perf_counter() - t0
     window = jobs[-1].submit
     t0 = time.perf_counter()
-    rec = simulate(fleet, jobs, resolve(args.policy, args.placement), window=window, seed=args.seed)
+    pol = resolve(args.policy, args.placement)
+    rec = simulate(fleet, jobs, pol, window=window, seed=args.seed, tenancy=tree)
     sim = time.perf_counter() - t0
     m = summarize(rec)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"scenario {fleet.name}: {fleet.total_gpus:,} GPUs, {fleet.n_nodes:,} nodes")
-    print(f"jobs {len(jobs):,} over {window / 86400:.2f} days; policy {args.policy}")
+    print(
+        f"jobs {len(jobs):,} over {window / 86400:.2f} days; policy {args.policy}; "
+        f"tenancy {args.tenancy}; preempted runs {len(rec.preempted):,}"
+    )
     print(f"generate {gen:.1f} s; simulate {sim:.1f} s ({sim / len(jobs) * 1e6:.1f} us/job)")
     print(f"peak RSS {rss:,.0f} MiB")
     print(

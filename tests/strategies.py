@@ -9,6 +9,20 @@ from gpufleet.fleet.model import Cluster, Fleet, Site
 from gpufleet.workload.job import TOPOLOGIES, Job
 
 
+def sites_fleet() -> Fleet:
+    """Four 8-GPU sites that differ in CSAP tier, country and access (for data classes)."""
+    sites = (
+        Site("hi", "Gov", "sovereign_cloud", "r", csap_tier="high", source="[A] test"),
+        Site("mid", "Gov", "sovereign_cloud", "r", csap_tier="medium", source="[A] test"),
+        Site("abroad", "X", "sovereign_cloud", "r", country="US", source="[A] test"),
+        Site("fab", "Fab Co", "ai_factory", "r", access="captive", source="[A] test"),
+    )
+    clusters = tuple(
+        Cluster(f"c-{s.id}", s.id, "H100", 8, 8, 8, 1, source="[A] test") for s in sites
+    )
+    return Fleet.build("sites", "", sites, clusters, CATALOG)
+
+
 def make_fleet(*clusters: tuple[str, str, int, int, int, int]) -> Fleet:
     """Clusters as (id, model, gpus, domain_gpus, node_gpus, block_domains), all at one site."""
     site = Site("site", "owner", "ai_factory", "region", source="[A] test")

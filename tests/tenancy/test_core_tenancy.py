@@ -7,15 +7,14 @@ from pathlib import Path
 
 from gpufleet.engine.record import REJECTED
 from gpufleet.engine.sim import simulate
-from gpufleet.fleet.catalog import CATALOG
-from gpufleet.fleet.model import Cluster, Fleet, Site
+from gpufleet.fleet.model import Fleet
 from gpufleet.policy.registry import resolve
 from gpufleet.scheduler.core import Scheduler
 from gpufleet.scheduler.events import Finish, Preempt, Start, Submit
 from gpufleet.tenancy.loader import load_tenancy
 from gpufleet.tenancy.model import Tenancy
 from gpufleet.workload.job import Job
-from strategies import make_fleet
+from strategies import make_fleet, sites_fleet
 
 TWO_NODES = make_fleet(("c", "H100", 16, 8, 8, 2))
 
@@ -146,23 +145,10 @@ def test_unknown_tenant_is_rejected(tmp_path: Path) -> None:
     assert "tenant 'zz' is not a tenant of the tree" in rec.reasons[0]
 
 
-def _sites_fleet() -> Fleet:
-    sites = (
-        Site("hi", "Gov", "sovereign_cloud", "r", csap_tier="high", source="[A] test"),
-        Site("mid", "Gov", "sovereign_cloud", "r", csap_tier="medium", source="[A] test"),
-        Site("abroad", "X", "sovereign_cloud", "r", country="US", source="[A] test"),
-        Site("fab", "Fab Co", "ai_factory", "r", access="captive", source="[A] test"),
-    )
-    clusters = tuple(
-        Cluster(f"c-{s.id}", s.id, "H100", 8, 8, 8, 1, source="[A] test") for s in sites
-    )
-    return Fleet.build("sites", "", sites, clusters, CATALOG)
-
-
 def test_data_classes_choose_sites(tmp_path: Path) -> None:
     """Four 8-GPU sites, four 8-GPU jobs at once: each lands where its class allows —
     public_high only on `hi`; personal in Korea; the captive fab only for its owner."""
-    fleet = _sites_fleet()
+    fleet = sites_fleet()
     t = tree(
         tmp_path,
         """
@@ -194,7 +180,7 @@ tree:
 
 
 def test_no_site_for_the_data_class(tmp_path: Path) -> None:
-    fleet = _sites_fleet()
+    fleet = sites_fleet()
     t = tree(tmp_path, "tree:\n  - {name: x, data_class: public_high}\n", fleet)
     rec = simulate(fleet, [Job(0, "x", 0.0, 8, 1.0, sites=("mid",))], resolve("fifo"), tenancy=t)
     assert rec.state[0] == REJECTED

@@ -123,6 +123,8 @@ class Scheduler:
         self._recheck: set[int] = set()
         self._boundary = 0
         self._allowed: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._caps: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[int, tuple[str, ...]]]
+        self._caps = {}  # (leaf, models, sites) -> most GPUs it may ever run, and the models
         self._evicting: dict[int, float] = {}  # job -> time its eviction takes effect
         self._claims: dict[int, set[int]] = {}  # reclaiming job -> victims not yet gone
         self._reclaim_at: dict[int, float] = {}  # job -> last reclaim attempt
@@ -187,10 +189,7 @@ class Scheduler:
         if self.quota is not None:
             self._leaf.pop(job_id, None)
             self._reclaim_at.pop(job_id, None)
-            victims = self._claims.pop(job_id, None)
-            if victims is not None:
-                for v in victims:
-                    self._evicting.pop(v, None)  # nothing to wait for: the eviction still runs
+            self._claims.pop(job_id, None)  # its victims' evictions still run
 
     def adopt(self, job: Job, allocation: Allocation, start: float) -> None:
         """Take back a job that already runs on `allocation` since `start` (a live restart).
@@ -251,13 +250,17 @@ class Scheduler:
             sites = ()  # every site: say "any", as jobs without constraints do
         if sites != job.sites:
             job = replace(job, sites=sites)
-        models = {self._cluster_model[ci] for ci in self._clusters_for(job)}
-        caps = {m: self.quota.cap(leaf, m) for m in models}
-        if models and all(job.gpus > c for c in caps.values()):
-            most = max(caps.values())
+        ck = (leaf, job.models, job.sites)
+        most_models = self._caps.get(ck)
+        if most_models is None:
+            names = sorted({self._cluster_model[ci] for ci in self._clusters_for(job)})
+            most = max((self.quota.cap(leaf, m) for m in names), default=1 << 62)
+            most_models = self._caps[ck] = (most, tuple(names))
+        most, models = most_models
+        if job.gpus > most:
             return job, (
                 f"job {job.id}: asks {job.gpus} GPUs, above what tenant {job.tenant} may ever "
-                f"run at once ({most} GPUs of {', '.join(sorted(models))})"
+                f"run at once ({most} GPUs of {', '.join(models)})"
             )
         self._leaf[job.id] = leaf
         return job, None
@@ -775,7 +778,7 @@ class Scheduler:
         if len(new) > 1:
             new.sort(key=lambda j: keys.get(j.id, ()))
         for n, job in enumerate(new):
-            if job.id not in self.pending:
+            if job.id not in self.pending or job.id in self.park_reason:
                 continue
             shape = self._job_shape[job.id]
             clusters = self._gate(job, shape, now)
@@ -838,6 +841,7 @@ class Scheduler:
         planned_s = self._planned(job, alloc.cluster)
         planned = now + planned_s
         if self.quota is not None:
+            self._claims.pop(job.id, None)  # started: the GPUs it claimed go to the queue
             model = self._cluster_model[alloc.cluster]
             leaf = self._leaf[job.id]
             self._charges[job.id] = self.quota.charge(leaf, model, job.gpus, planned_s, now)
