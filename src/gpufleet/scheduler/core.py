@@ -60,6 +60,7 @@ RESERVATION_REFRESH_S = 30.0
 # Jobs of one tenant looked at when its quota frees up (the rest wait for the next release).
 UNPARK_SCAN = 64
 _KEEP = -1  # a park that waits on non-lending owners' guarantees, not on one node
+_Admission = tuple[tuple[str, ...], int, str]
 
 
 @dataclass(slots=True)
@@ -122,12 +123,14 @@ class Scheduler:
         self._waiting_on: dict[int, set[int]] = {}
         self._recheck: set[int] = set()
         self._boundary = 0
-        self._allowed: dict[tuple[int, str], tuple[str, ...]] = {}
-        self._caps: dict[tuple[int, tuple[str, ...], tuple[str, ...]], tuple[int, tuple[str, ...]]]
-        self._caps = {}  # (leaf, models, sites) -> most GPUs it may ever run, and the models
+        # (leaf, data class, sites, models) -> (allowed sites, most GPUs at once, why not)
+        self._admission: dict[tuple[int, str, tuple[str, ...], tuple[str, ...]], _Admission] = {}
         self._evicting: dict[int, float] = {}  # job -> time its eviction takes effect
         self._claims: dict[int, set[int]] = {}  # reclaiming job -> victims not yet gone
         self._reclaim_at: dict[int, float] = {}  # job -> last reclaim attempt
+        self._by_model: dict[int, tuple[tuple[str, tuple[int, ...]], ...]] = {}
+        # per cluster: running jobs that borrowed at start, in victim order
+        self._borrowers: list[SortedList] = [SortedList() for _ in fleet.clusters]
         self.preemptions: dict[int, int] = {}
         self.state = state if state is not None else AllocationState(fleet)
         self.pending: dict[int, Job] = {}
@@ -213,11 +216,9 @@ class Scheduler:
         if job.id in self.pending or job.id in self.running:
             raise InvariantError(f"job {job.id} submitted twice")
         if self.quota is not None:
-            unknown = [x for x in job.sites if x not in self._site_ids]
-            if not unknown:
-                job, reason = self._sovereign(job)
-                if reason is not None:
-                    return job, reason
+            job, reason = self._sovereign(job)
+            if reason is not None:
+                return job, reason
         reason = self._fits_fleet(job)
         if reason is not None:
             self._leaf.pop(job.id, None)
@@ -230,40 +231,49 @@ class Scheduler:
         leaf = t.leaf.get(job.tenant)
         if leaf is None:
             return job, f"job {job.id}: tenant {job.tenant!r} is not a tenant of the tree"
-        dc = job.data_class or t.data_class(leaf)
-        allowed = self._allowed.get((leaf, dc))
-        if allowed is None:
-            from gpufleet.tenancy.model import DATA_CLASSES
-
-            if dc not in DATA_CLASSES:
-                return job, f"job {job.id}: unknown data class {dc!r}"
-            line = t.sites(leaf)
-            found = allowed_sites(self.fleet.sites, dc, t.owners(leaf))
-            allowed = tuple(s for s in found if line is None or s in line)
-            self._allowed[(leaf, dc)] = allowed
-        sites = tuple(s for s in job.sites if s in allowed) if job.sites else allowed
-        if not sites:
-            return job, (
-                f"job {job.id}: no site allowed for data class {dc} of tenant {job.tenant}"
-            )
-        if len(sites) == len(self.fleet.sites):
-            sites = ()  # every site: say "any", as jobs without constraints do
-        if sites != job.sites:
-            job = replace(job, sites=sites)
-        ck = (leaf, job.models, job.sites)
-        most_models = self._caps.get(ck)
-        if most_models is None:
-            names = sorted({self._cluster_model[ci] for ci in self._clusters_for(job)})
-            most = max((self.quota.cap(leaf, m) for m in names), default=1 << 62)
-            most_models = self._caps[ck] = (most, tuple(names))
-        most, models = most_models
+        key = (leaf, job.data_class, job.sites, job.models)
+        found = self._admission.get(key)
+        if found is None:
+            found = self._admission[key] = self._admission_for(job, leaf)
+        sites, most, why = found
+        if why:
+            return job, f"job {job.id}: {why}"
         if job.gpus > most:
+            models = ", ".join(sorted({self._cluster_model[ci] for ci in self._clusters_for(job)}))
             return job, (
                 f"job {job.id}: asks {job.gpus} GPUs, above what tenant {job.tenant} may ever "
-                f"run at once ({most} GPUs of {', '.join(models)})"
+                f"run at once ({most} GPUs of {models})"
             )
+        if sites != job.sites:
+            job = replace(job, sites=sites)
         self._leaf[job.id] = leaf
         return job, None
+
+    def _admission_for(self, job: Job, leaf: int) -> tuple[tuple[str, ...], int, str]:
+        """(sites the job may use, most GPUs its tenant may ever run there, why not or "")
+        for one (leaf, data class, sites, models): the same for all such jobs, so cached."""
+        from gpufleet.tenancy.model import DATA_CLASSES
+
+        assert self.quota is not None
+        t = self.quota.tenancy
+        unknown = [x for x in job.sites if x not in self._site_ids]
+        if unknown:
+            return job.sites, 1 << 62, ""  # the fleet check names the unknown sites
+        dc = job.data_class or t.data_class(leaf)
+        if dc not in DATA_CLASSES:
+            return job.sites, 0, f"unknown data class {dc!r}"
+        line = t.sites(leaf)
+        ok = allowed_sites(self.fleet.sites, dc, t.owners(leaf))
+        allowed = [x for x in ok if line is None or x in line]
+        sites = tuple(x for x in job.sites if x in allowed) if job.sites else tuple(allowed)
+        if not sites:
+            return job.sites, 0, f"no site allowed for data class {dc} of tenant {job.tenant}"
+        if len(sites) == len(self.fleet.sites):
+            sites = ()  # every site: say "any", as jobs without constraints do
+        probe = replace(job, sites=sites)
+        names = {self._cluster_model[ci] for ci in self._clusters_for(probe)}
+        most = max((self.quota.cap(leaf, m) for m in names), default=1 << 62)
+        return sites, most, ""
 
     def _fits_fleet(self, job: Job) -> str | None:
         if job.gpus <= 0:
@@ -363,6 +373,8 @@ class Scheduler:
         self._ends[ci].remove((run.planned_end, job_id))
         self._dirty.add(ci)
         if self.quota is not None:
+            if self._charges[job_id].borrowing:
+                self._borrowers[ci].remove((run.job.priority, -run.start, -job_id, job_id))
             self._release_charge(job_id, now - run.start)
             if self._evicting.pop(job_id, None) is not None:
                 for victims in self._claims.values():
@@ -387,18 +399,34 @@ class Scheduler:
         leaf = self._leaf[job.id]
         if q.free_leaf[leaf]:
             return shape.clusters
-        verdict: dict[str, tuple[int, str] | None] = {}
+        groups = self._by_model.get(shape.cset)
+        if groups is None:
+            groups = self._by_model[shape.cset] = self._models_of(shape.clusters)
+        granted = q.grant_node[leaf] >= 0
+        why: list[tuple[int, str]] = []
         ok: list[int] = []
-        for ci in shape.clusters:
-            m = self._cluster_model[ci]
-            if m not in verdict:
-                verdict[m] = q.blocked(leaf, m, job.gpus, self._planned(job, ci), now)
-            if verdict[m] is None:
-                ok.append(ci)
+        for model, clusters in groups:
+            planned = self._planned(job, clusters[0]) if granted else 0.0
+            v = q.blocked(leaf, model, job.gpus, planned, now)
+            if v is None:
+                if len(groups) == 1:
+                    return shape.clusters
+                ok.extend(clusters)
+            else:
+                why.append(v)
+        if not why:
+            return shape.clusters
         if ok:
-            return shape.clusters if len(ok) == len(shape.clusters) else tuple(ok)
-        self._park(job, leaf, [v for v in verdict.values() if v is not None])
+            return tuple(ci for ci in shape.clusters if ci in set(ok))
+        self._park(job, leaf, why)
         return None
+
+    def _models_of(self, clusters: tuple[int, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """Candidate clusters grouped by GPU model, in first-seen order."""
+        by: dict[str, list[int]] = {}
+        for ci in clusters:
+            by.setdefault(self._cluster_model[ci], []).append(ci)
+        return tuple((m, tuple(cs)) for m, cs in by.items())
 
     def _park(self, job: Job, leaf: int, why: list[tuple[int, str]]) -> None:
         """Hold a job back until usage falls on a node that blocks it (or a grant begins)."""
@@ -502,16 +530,16 @@ class Scheduler:
         assert q is not None
         model = self._cluster_model[ci]
         fm, fa = q.fid[model], q.any
-        order = sorted(
-            (self.running[v].job.priority, -self.running[v].start, -v, v)
-            for _, v in self._ends[ci]
-            if v not in self._evicting
-        )
+        order = self._borrowers[ci]
+        if self.state.cluster_free[ci] + sum(self._charges[e[3]].gpus for e in order) < job.gpus:
+            return None
         less: dict[tuple[int, int], int] = {}
         taken: list[int] = []
         found = False
         path = q.tenancy.path
         for _, _, _, v in order:
+            if v in self._evicting:
+                continue
             c = self._charges[v]
             if not q.over_guarantee(c.leaf, model, less):
                 continue
@@ -609,9 +637,13 @@ class Scheduler:
     # -- the pass -------------------------------------------------------------------------
     def decide(self, now: float) -> list[Decision]:
         """One scheduling pass; returns the jobs to start now (and those to preempt)."""
-        if self.quota is not None:
+        q = self.quota
+        if q is not None:
             first = self._claimed_starts(now) if self._claims else []
-            self._unpark(now)
+            if self._recheck or (
+                self._boundary < len(q.boundaries) and now >= q.boundaries[self._boundary]
+            ):
+                self._unpark(now)
             return first + self._decide(now)
         return self._decide(now)
 
@@ -844,7 +876,11 @@ class Scheduler:
             self._claims.pop(job.id, None)  # started: the GPUs it claimed go to the queue
             model = self._cluster_model[alloc.cluster]
             leaf = self._leaf[job.id]
-            self._charges[job.id] = self.quota.charge(leaf, model, job.gpus, planned_s, now)
+            charge = self._charges[job.id] = self.quota.charge(
+                leaf, model, job.gpus, planned_s, now
+            )
+            if charge.borrowing:
+                self._borrowers[alloc.cluster].add((job.priority, -now, -job.id, job.id))
         self.running[job.id] = _Running(job, alloc, now, planned)
         self._ends[alloc.cluster].add((planned, job.id))
         return Start(job.id, alloc, duration, timed_out)

@@ -82,6 +82,12 @@ class Quota:
             not (constrained & set(tenancy.path[n.id])) and not self.keep for n in nodes
         ]
         self.boundaries = sorted({t for gu in self.grants for t in (gu.grant.start, gu.grant.end)})
+        # the nearest node holding grants on each leaf's path (-1: none); it alone is charged
+        self.grant_node = [
+            next((n for n in tenancy.path[leaf.id] if n in self.node_grants), -1) for leaf in nodes
+        ]
+        self._limits: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
+        self._guarantees: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
 
     # -- checks ---------------------------------------------------------------------------
     def blocked(
@@ -92,23 +98,18 @@ class Quota:
         if self.free_leaf[leaf]:
             return None
         fm = self.fid[model]
-        nodes = self.tenancy.nodes
-        path = self.tenancy.path[leaf]
-        used, lim = self.used, self.lim
-        granted = False  # only the nearest node holding grants is charged, so only it is asked
-        for n in path:
-            for f in (fm, self.any):
-                if used[n][f] + gpus > lim[n][f]:
-                    return n, (
-                        f"over quota: {nodes[n].name} runs {used[n][f]} of its limit "
-                        f"{lim[n][f]} {self.flavors[f]} GPUs"
-                    )
-            if not granted and n in self.node_grants:
-                granted = True
-                if self._grant_for(n, fm, gpus, planned_s, now) < 0:
-                    return n, self._grant_reason(n, fm, gpus, now)
+        used = self.used
+        for n, f, lim in self.limits(leaf, fm):
+            if used[n][f] + gpus > lim:
+                return n, (
+                    f"over quota: {self.tenancy.nodes[n].name} runs {used[n][f]} of its limit "
+                    f"{lim} {self.flavors[f]} GPUs"
+                )
+        gn = self.grant_node[leaf]
+        if gn >= 0 and self._grant_for(gn, fm, gpus, planned_s, now) < 0:
+            return gn, self._grant_reason(gn, fm, gpus, now)
         if self.keep:
-            on_path = set(path)
+            on_path = set(self.tenancy.path[leaf])
             for f in (fm, self.any):
                 kept = 0
                 for n, kf in self.keep:
@@ -119,6 +120,19 @@ class Quota:
                         f"{kept} free {self.flavors[f]} GPUs are kept for owners that do not lend"
                     )
         return None
+
+    def limits(self, leaf: int, fm: int) -> tuple[tuple[int, int, int], ...]:
+        """The finite limits on the leaf's path for flavor `fm`: (node, flavor, limit)."""
+        key = (leaf, fm)
+        found = self._limits.get(key)
+        if found is None:
+            found = self._limits[key] = tuple(
+                (n, f, self.lim[n][f])
+                for n in self.tenancy.path[leaf]
+                for f in (fm, self.any)
+                if self.lim[n][f] < _INF
+            )
+        return found
 
     def cap(self, leaf: int, model: str) -> int:
         """The most GPUs of `model` the leaf may ever run at once (limits and GPU grants)."""
@@ -144,16 +158,28 @@ class Quota:
 
     def borrowing(self, leaf: int, model: str, gpus: int) -> bool:
         """Would `gpus` more of `model` take some node on the path over its guarantee?"""
-        fm = self.fid[model]
-        held = False
-        for n in self.tenancy.path[leaf]:
-            for f in (fm, self.any):
-                q = self.guar[n][f]
-                if q >= 0:
-                    held = True
-                    if self.used[n][f] + gpus > q:
-                        return True
-        return not held
+        held = self.guarantees(leaf, self.fid[model])
+        if not held:
+            return True
+        used = self.used
+        # a plain loop: any() over a generator costs more on this hot path
+        for n, f, q in held:  # noqa: SIM110
+            if used[n][f] + gpus > q:
+                return True
+        return False
+
+    def guarantees(self, leaf: int, fm: int) -> tuple[tuple[int, int, int], ...]:
+        """The guarantees on the leaf's path for flavor `fm`: (node, flavor, GPUs)."""
+        key = (leaf, fm)
+        found = self._guarantees.get(key)
+        if found is None:
+            found = self._guarantees[key] = tuple(
+                (n, f, self.guar[n][f])
+                for n in self.tenancy.path[leaf]
+                for f in (fm, self.any)
+                if self.guar[n][f] >= 0
+            )
+        return found
 
     def guaranteed(self, leaf: int, model: str, gpus: int) -> bool:
         """Is the start covered by guarantees all along the path (the reclaim condition)?"""
@@ -211,20 +237,20 @@ class Quota:
     def charge(self, leaf: int, model: str, gpus: int, planned_s: float, now: float) -> Charge:
         """Count a start; call only after `blocked` said None."""
         fm = self.fid[model]
+        fa = self.any
         borrowing = self.borrowing(leaf, model, gpus)
-        grant = -1
-        granted = False
         for n in self.tenancy.path[leaf]:
             row = self.used[n]
             row[fm] += gpus
-            row[self.any] += gpus
-            if not granted and n in self.node_grants:
-                granted = True
-                grant = self._grant_for(n, fm, gpus, planned_s, now)
-                if grant >= 0:
-                    gu = self.grants[grant]
-                    gu.running += gpus
-                    gu.committed_s += gpus * planned_s
+            row[fa] += gpus
+        grant = -1
+        gn = self.grant_node[leaf]
+        if gn >= 0:
+            grant = self._grant_for(gn, fm, gpus, planned_s, now)
+            if grant >= 0:
+                gu = self.grants[grant]
+                gu.running += gpus
+                gu.committed_s += gpus * planned_s
         return Charge(leaf, fm, gpus, planned_s, grant, borrowing)
 
     def release(self, c: Charge, ran_s: float) -> None:
