@@ -207,10 +207,24 @@ class Scheduler:
                 f"job {job.id} adopted on {allocation.gpus} GPUs, asked {job.gpus}"
             )
         ci = allocation.cluster
+        if self.quota is not None:
+            job, reason = self._sovereign(job)
+            if reason is not None:
+                raise InvariantError(f"adopted job {job.id} breaks the tenant tree: {reason}")
         self.state.take(job.id, allocation)
-        planned = start + self._planned(job, ci)
+        planned_s = self._planned(job, ci)
+        planned = start + planned_s
         self.running[job.id] = _Running(job, allocation, start, planned)
         self._ends[ci].add((planned, job.id))
+        if self.quota is not None:
+            # usage counts as it did (limits may be over after a tree change: then new work
+            # of that tenant waits until usage falls)
+            model = self._cluster_model[ci]
+            charge = self._charges[job.id] = self.quota.charge(
+                self._leaf[job.id], model, job.gpus, planned_s, start
+            )
+            if charge.borrowing:
+                self._borrowers[ci].add((job.priority, -start, -job.id, job.id))
 
     def _admit(self, job: Job) -> tuple[Job, str | None]:
         if job.id in self.pending or job.id in self.running:
