@@ -18,7 +18,8 @@ from gpufleet.scheduler.core import Scheduler
 from gpufleet.workload.job import Job
 from strategies import fleets, workloads
 
-policies = st.sampled_from([o + b for o in ORDERINGS for b in ("", "+easy")])
+# fair share needs a tenant tree: tests/tenancy covers it
+policies = st.sampled_from([o + b for o in ORDERINGS if o != "fairshare" for b in ("", "+easy")])
 placements = st.sampled_from(sorted(PLACEMENTS))
 
 

@@ -196,3 +196,36 @@ def test_preempt_decision_carries_the_grace(tmp_path: Path) -> None:
     assert [d for d in out if isinstance(d, Preempt)] == [
         Preempt(1, 70.0, "reclaimed for job 2 of a")
     ]
+
+
+def test_fair_share_alternates_tenants(tmp_path: Path) -> None:
+    """One 8-GPU node; a asks four 100 s jobs at t=0, b two at t=1; equal shares, ranks every
+    second, a half-life far longer than the run. FIFO would run a,a,a,a,b,b. Fair share:
+    t=0 a0 (nobody has used anything); t=100 a has 800 GPU-s, b none -> b0; t=200 both 800
+    (a's decayed a hair) -> a1; t=300 b1; then a2 at 400, a3 at 500."""
+    one = make_fleet(("c", "H100", 8, 8, 8, 1))
+    t = tree(
+        tmp_path,
+        """
+fair_share: {half_life: 100000d, period: 1}
+tree:
+  - name: root
+    children:
+      - {name: a}
+      - {name: b}
+""",
+        one,
+    )
+    jobs = [Job(i, "a", 0.0, 8, 100.0) for i in range(4)]
+    jobs += [Job(4 + i, "b", 1.0, 8, 100.0) for i in range(2)]
+    assert run(one, jobs, t, "fairshare") == [0.0, 200.0, 400.0, 500.0, 100.0, 300.0]
+    assert run(one, jobs, t, "fifo") == [0.0, 100.0, 200.0, 300.0, 400.0, 500.0]
+
+
+def test_fair_share_needs_a_tree() -> None:
+    import pytest
+
+    from gpufleet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs a tenant tree"):
+        Scheduler(TWO_NODES, resolve("fairshare+easy"))

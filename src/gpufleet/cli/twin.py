@@ -165,10 +165,12 @@ def simulate(
         out.print(table)
     if tree is not None:
         from gpufleet.metrics.tenancy import tenancy_summary
-        from gpufleet.report.tables import tenancy_table
+        from gpufleet.report.tables import grants_table, tenancy_table
 
         metrics["tenancy"] = tenancy_summary(rec, tree)
         out.print(tenancy_table(metrics["tenancy"]))
+        if metrics["tenancy"]["grants"]:
+            out.print(grants_table(metrics["tenancy"]))
     if out_dir is not None:
         from gpufleet.report.files import write_run
 

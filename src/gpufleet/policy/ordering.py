@@ -38,4 +38,11 @@ ORDERINGS: dict[str, tuple[Ordering, str]] = {
     "priority": (priority, "highest priority first, then FIFO"),
     "sjf": (sjf, "shortest run time first (oracle: uses the true run time)"),
     "smallest": (smallest_first, "fewest GPUs first, then FIFO"),
+    # The tenant order is dynamic and lives in the core (scheduler/fairshare.py); this key
+    # orders jobs within one tenant.
+    "fairshare": (
+        priority,
+        "tenants by fair share (Fair Tree over decayed usage and DRF; needs a tenant tree), "
+        "then priority, then FIFO",
+    ),
 }

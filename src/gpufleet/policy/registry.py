@@ -25,6 +25,7 @@ class Policy:
     backfill: bool
     placement: Placement
     placement_name: str
+    fair: bool = False  # order tenants by fair share first (needs a tenant tree)
 
 
 def resolve(policy: str, placement: str = "topo-best-fit") -> Policy:
@@ -49,6 +50,7 @@ def resolve(policy: str, placement: str = "topo-best-fit") -> Policy:
         backfill=bool(backfill),
         placement=PLACEMENTS[placement][0],
         placement_name=placement,
+        fair=order_name == "fairshare",
     )
 
 

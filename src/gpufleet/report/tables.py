@@ -179,14 +179,23 @@ def tenancy_table(t: dict[str, Any]) -> Table:
             f"{g['preempted_jobs']:,}",
             f"{g['pending']:,}",
         )
-    if t["grants"]:
-        table.add_section()
-        for gr in t["grants"]:
-            table.add_row(
-                f"grant {gr['tenant']} {gr['grant']}",
-                "",
-                f"{gr['used_gpu_hours']:,.0f}",
-                f"{gr['used_fraction']:.1%}",
-                f"of {gr['award_gpu_hours']:,.0f}",
-            )
+    return table
+
+
+def grants_table(t: dict[str, Any]) -> Table:
+    """Each grant's award and what its tenant used of it."""
+    table = Table(title="grants")
+    for col in ("tenant", "grant", "flavor"):
+        table.add_column(col)
+    for col in ("awarded GPU-h", "used GPU-h", "used"):
+        table.add_column(col, justify="right")
+    for gr in t["grants"]:
+        table.add_row(
+            gr["tenant"],
+            gr["grant"],
+            gr["flavor"],
+            f"{gr['award_gpu_hours']:,.0f}",
+            f"{gr['used_gpu_hours']:,.0f}",
+            f"{gr['used_fraction']:.1%}",
+        )
     return table

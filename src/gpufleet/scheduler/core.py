@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from sortedcontainers import SortedList
 
-from gpufleet.errors import InvariantError
+from gpufleet.errors import ConfigError, InvariantError
 from gpufleet.fleet.model import Fleet
 from gpufleet.fleet.state import Allocation, AllocationState
 from gpufleet.policy.ordering import OrderKey
@@ -44,6 +44,8 @@ from gpufleet.scheduler.events import (
     Start,
     Submit,
 )
+from gpufleet.scheduler.fairqueue import FairQueue
+from gpufleet.scheduler.fairshare import FairShare
 from gpufleet.scheduler.quota import Charge, Quota
 from gpufleet.tenancy.model import Tenancy
 from gpufleet.tenancy.sovereignty import allowed_sites
@@ -72,7 +74,7 @@ class _Shape:
     topology: str
     clusters: tuple[int, ...]
     cset: int  # id of `clusters` among the distinct candidate sets
-    queue: SortedList = field(default_factory=SortedList)
+    queue: SortedList | FairQueue = field(default_factory=SortedList)
 
 
 # A merge entry: (order key, shape index, shape, job id, short_only). short_only entries are
@@ -114,6 +116,11 @@ class Scheduler:
         self.policy = policy
         self.tenancy = tenancy
         self.quota = Quota(tenancy, fleet) if tenancy is not None else None
+        if policy.fair and self.quota is None:
+            raise ConfigError(
+                f"policy {policy.name!r} orders by fair share: it needs a tenant tree"
+            )
+        self._fair = FairShare(self.quota) if policy.fair and self.quota is not None else None
         self._leaf: dict[int, int] = {}  # job -> its tenant's leaf in the tree
         self._charges: dict[int, Charge] = {}
         # Jobs held back by quota or grants, per leaf, by (order key, id); why; and which
@@ -351,6 +358,8 @@ class Scheduler:
                 cset = self._csets[clusters] = len(self._cset_mask)
                 self._cset_mask.append(sum(1 << ci for ci in clusters))
             shape = self._shapes[key] = _Shape(key, job.gpus, job.topology, clusters, cset)
+            if self._fair is not None:
+                shape.queue = FairQueue(self._fair, self._leaf)
         self.pending[job.id] = job
         self._job_shape[job.id] = shape
         self._key[job.id] = self.policy.order(job)
@@ -387,8 +396,11 @@ class Scheduler:
         self._ends[ci].remove((run.planned_end, job_id))
         self._dirty.add(ci)
         if self.quota is not None:
-            if self._charges[job_id].borrowing:
+            c = self._charges[job_id]
+            if c.borrowing:
                 self._borrowers[ci].remove((run.job.priority, -run.start, -job_id, job_id))
+            if self._fair is not None:
+                self._fair.ended(c.leaf, c.flavor, c.gpus, now)
             self._release_charge(job_id, now - run.start)
             if self._evicting.pop(job_id, None) is not None:
                 for victims in self._claims.values():
@@ -653,6 +665,10 @@ class Scheduler:
         """One scheduling pass; returns the jobs to start now (and those to preempt)."""
         q = self.quota
         if q is not None:
+            fair = self._fair
+            if fair is not None and fair.due(now) and fair.recompute(now, bool(self.pending)):
+                self._full_pass = True  # tenants changed places: every head may differ
+                self._resv = None
             first = self._claimed_starts(now) if self._claims else []
             if self._recheck or (
                 self._boundary < len(q.boundaries) and now >= q.boundaries[self._boundary]
@@ -819,8 +835,8 @@ class Scheduler:
         A new job that starts at once never enters its shape's queue; the others are queued.
         """
         out: list[Decision] = []
-        keys = self._key
         new = self._new
+        keys = self._key if self._fair is None else self._merged_keys(new)
         if len(new) > 1:
             new.sort(key=lambda j: keys.get(j.id, ()))
         for n, job in enumerate(new):
@@ -862,6 +878,12 @@ class Scheduler:
             self._queue(job.id)
         return out
 
+    def _merged_keys(self, jobs: list[Job]) -> dict[int, OrderKey]:
+        """Under fair share: each job's key with its tenant's current rank in front."""
+        assert self._fair is not None
+        ranks, leaf, key = self._fair.ranks, self._leaf, self._key
+        return {j.id: (ranks[leaf[j.id]], *key[j.id]) for j in jobs if j.id in key}
+
     def _live_shapes(self) -> list[_Shape]:
         """Shapes with pending jobs; empty ones leave the active set."""
         live: list[_Shape] = []
@@ -895,6 +917,8 @@ class Scheduler:
             )
             if charge.borrowing:
                 self._borrowers[alloc.cluster].add((job.priority, -now, -job.id, job.id))
+            if self._fair is not None:
+                self._fair.started(leaf, charge.flavor, job.gpus, now)
         self.running[job.id] = _Running(job, alloc, now, planned)
         self._ends[alloc.cluster].add((planned, job.id))
         return Start(job.id, alloc, duration, timed_out)
