@@ -70,7 +70,12 @@ def _checker(tenancy: Tenancy) -> object:
 
 
 @settings(deadline=None)
-@given(fleets(), workloads(), trees(), st.sampled_from(["fifo", "fifo+easy", "sjf+easy", "fairshare", "fairshare+easy"]))
+@given(
+    fleets(),
+    workloads(),
+    trees(),
+    st.sampled_from(["fifo", "fifo+easy", "sjf+easy", "fairshare", "fairshare+easy"]),
+)
 def test_quota_invariants_and_every_job_ends_once(
     fleet: Fleet, jobs: list[Job], tenancy: Tenancy, policy: str
 ) -> None:
