@@ -35,6 +35,10 @@ class RunRecord:
     sample_busy: list[tuple[int, ...]] = field(default_factory=list)  # busy GPUs per cluster
     sample_pending: list[int] = field(default_factory=list)
     sample_running: list[int] = field(default_factory=list)
+    # waiting jobs per reason code (gpufleet.scheduler.why.CODES order) and free GPUs that no
+    # waiting job could use (fragmentation), at each sample
+    sample_waiting: list[tuple[int, ...]] = field(default_factory=list)
+    sample_unusable: list[int] = field(default_factory=list)
     wall_seconds: float = 0.0
     reasons: dict[int, str] = field(default_factory=dict)  # rejected job index -> why
     # Runs cut short by preemption, the job then re-queued: (job index, start, end, cluster).

@@ -26,6 +26,7 @@ from gpufleet.fleet.model import Fleet
 from gpufleet.policy.registry import Policy
 from gpufleet.scheduler.core import Scheduler
 from gpufleet.scheduler.events import Evict, Finish, Preempt, Reject, Start, Submit
+from gpufleet.scheduler.why import CODES, waiting_summary
 from gpufleet.tenancy.model import Tenancy
 from gpufleet.workload.job import Job
 
@@ -165,3 +166,6 @@ def _sample(rec: RunRecord, sched: Scheduler, t: float) -> None:
     rec.sample_busy.append(tuple(c - f for c, f in zip(caps, st.cluster_free, strict=True)))
     rec.sample_pending.append(len(sched.pending))
     rec.sample_running.append(len(sched.running))
+    counts, unusable = waiting_summary(sched)
+    rec.sample_waiting.append(tuple(counts[c] for c in CODES))
+    rec.sample_unusable.append(unusable)

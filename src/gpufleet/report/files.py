@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import gpufleet
 from gpufleet.accounting.ledger import ledger_of
 from gpufleet.engine.record import STATE_NAMES, RunRecord
+from gpufleet.scheduler.why import CODES
 
 
 def records_table(rec: RunRecord) -> pa.Table:
@@ -82,13 +83,18 @@ def timeseries_table(rec: RunRecord) -> pa.Table:
 
 
 def queue_table(rec: RunRecord) -> pa.Table:
-    return pa.table(
-        {
-            "time": pa.array(rec.sample_time, pa.float64()),
-            "pending_jobs": pa.array(rec.sample_pending, pa.int64()),
-            "running_jobs": pa.array(rec.sample_running, pa.int64()),
-        }
-    )
+    """Hourly queue samples: pending and running jobs, waiting jobs per reason code
+    (`waiting_<code>`), and free GPUs no waiting job could use (`unusable_free_gpus`)."""
+    cols: dict[str, pa.Array] = {
+        "time": pa.array(rec.sample_time, pa.float64()),
+        "pending_jobs": pa.array(rec.sample_pending, pa.int64()),
+        "running_jobs": pa.array(rec.sample_running, pa.int64()),
+    }
+    if len(rec.sample_waiting) == len(rec.sample_time):
+        for k, code in enumerate(CODES):
+            cols[f"waiting_{code}"] = pa.array([w[k] for w in rec.sample_waiting], pa.int64())
+        cols["unusable_free_gpus"] = pa.array(rec.sample_unusable, pa.int64())
+    return pa.table(cols)
 
 
 def run_info(rec: RunRecord, scenario: str | None, workload: str) -> dict[str, Any]:

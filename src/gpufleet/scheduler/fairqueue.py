@@ -82,6 +82,20 @@ class FairQueue:
         key, jid, _ = self._heads[0]
         return key, jid
 
+    def count_before(self, entry: _Entry) -> int:
+        """How many entries come before `entry` (a merged key and job id)."""
+        key, jid = entry
+        rank, static = key[0], key[1:]
+        ranks = self._fair.ranks
+        n = 0
+        for leaf, q in self._by_leaf.items():
+            r = ranks[leaf]
+            if r < rank:
+                n += len(q)
+            elif r == rank:
+                n += q.bisect_left((static, jid))
+        return n
+
     def irange(
         self, minimum: _Entry, inclusive: tuple[bool, bool] = (False, True)
     ) -> Iterator[_Entry]:
