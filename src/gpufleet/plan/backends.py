@@ -117,6 +117,8 @@ class RayBackend:
 
 def open_backend(workers: int, ray_address: str | None) -> Backend:
     """The backend the command line asks for: Ray if an address is given, else local."""
+    if workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
     if ray_address is not None:
         return RayBackend(ray_address, workers if ray_address == "local" else None)
     return LocalBackend(workers)

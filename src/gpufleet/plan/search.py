@@ -20,6 +20,8 @@ from gpufleet.plan.row import Row
 from gpufleet.plan.spec import Search, Sweep
 from gpufleet.plan.variant import apply
 
+_Key = tuple[str, float, tuple[int, ...]]  # policy, load, GPUs per cluster
+
 
 @dataclass(frozen=True, slots=True)
 class Probe:
@@ -56,34 +58,35 @@ def run_search(
     keys = [(p, load) for p in sweep.policies for load in sweep.loads]
     state = {k: Bisection(s.lo, s.hi, s.tolerance) for k in keys}
     probes: dict[tuple[str, float], list[Probe]] = {k: [] for k in keys}
-    cache: dict[tuple[str, float, tuple[int, ...]], list[Row]] = {}
+    cache: dict[_Key, list[Row]] = {}
     top: dict[tuple[str, float], list[int]] = {}  # rejected per seed at the first probe (hi)
     done = 0
     while True:
         asks = [(k, sc) for k in keys if (sc := state[k].next_scale()) is not None]
         if not asks:
             break
-        todo: list[tuple[tuple[str, float, tuple[int, ...]], list[Point]]] = []
-        fleets = {}
+        # Same policy, load and GPUs per cluster = same points: run each once.
+        todo: dict[_Key, list[Point]] = {}
+        keyed: list[tuple[tuple[str, float], float, _Key]] = []
         for (policy, load), sc in asks:
-            fleet = apply(sweep.base, s.variant(sc))
-            fleets[(policy, load)] = fleet
+            v = s.variant(sc)
+            fleet = apply(sweep.base, v)
             key = (policy, load, tuple(c.gpus for c in fleet.clusters))
-            if key not in cache and all(key != t[0] for t in todo):
-                todo.append((key, points_for(sweep, s.variant(sc).name, fleet, policy, load)))
-        batch = [p for _, ps in todo for p in ps]
-        if batch:
+            keyed.append(((policy, load), sc, key))
+            if key not in cache and key not in todo:
+                todo[key] = points_for(sweep, v.name, fleet, policy, load)
+        if todo:
+            batch = [p for ps in todo.values() for p in ps]
             rows = backend.map(batch)
             done += len(batch)
             if progress is not None:
                 progress(done, done)  # the total is unknown until the bisections end
-            for i, (key, ps) in enumerate(todo):
-                cache[key] = rows[i * len(ps) : (i + 1) * len(ps)]
-        for k, sc in asks:
-            fleet = fleets[k]
-            rows = cache[(k[0], k[1], tuple(c.gpus for c in fleet.clusters))]
-            top.setdefault(k, [r.rejected for r in rows])
-            probes[k].append(_probe(s, k, sc, rows, top[k]))
+            n = len(sweep.seeds)
+            for i, key in enumerate(todo):
+                cache[key] = rows[i * n : (i + 1) * n]
+        for k, sc, key in keyed:
+            top.setdefault(k, [r.rejected for r in cache[key]])
+            probes[k].append(_probe(s, k, sc, cache[key], top[k]))
             state[k].record(sc, probes[k][-1].met)
     out = []
     for k in keys:

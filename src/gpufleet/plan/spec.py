@@ -18,6 +18,7 @@ search: {scale: [0.25, 2], tolerance: 0.05}     # optional: smallest fleet meeti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ from gpufleet.policy.registry import resolve
 from gpufleet.yamlfile import error_at, load_yaml, validate
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+_Fail = Callable[[tuple[int | str, ...], str], ConfigError]  # (field path, message) -> error
 Load = Annotated[float, Field(gt=0, le=10)]
 Price = Annotated[float, Field(ge=0)]
 
@@ -202,7 +204,9 @@ def _first_duplicate(values: list[Any]) -> int | None:
     return None
 
 
-def _target(text: str | None, loc: tuple[int | str, ...], fail: Any, priced: bool) -> Target | None:
+def _target(
+    text: str | None, loc: tuple[int | str, ...], fail: _Fail, priced: bool
+) -> Target | None:
     if text is None:
         return None
     try:
