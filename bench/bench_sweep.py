@@ -4,16 +4,20 @@ Run: .venv/bin/python bench/bench_sweep.py [--days 120] [--seeds 2] [--no-ray]
 The grid is small-mixed x 2 variants x 2 policies x 2 loads x SEEDS seeds, each point DAYS of
 arrivals (about 1.2 s per point at 120 days). Prints wall time per backend, with and without
 starting the workers, the speedup over one local worker, and checks every backend's rows are
-equal to the first.
+equal to the first. On a shared machine, the first line measures how much parallelism the
+machine gives right now: the same pure-Python loop run once, then twice on two processes (2.0x
+on two idle cores; less when other work holds a core), so the speedups can be read against it.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from gpufleet.plan.backends import Backend, LocalBackend, RayBackend
@@ -31,6 +35,26 @@ seeds: {seeds}
 """
 
 
+def _burn(n: int) -> float:
+    s = 0
+    for i in range(n):
+        s += i * i
+    return float(s)
+
+
+def machine_parallelism(n: int = 20_000_000) -> float:
+    """Speedup of two busy processes over one on equal work, as the machine gives it now."""
+    t0 = time.perf_counter()
+    _burn(n)
+    one = time.perf_counter() - t0
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_burn, [1000, 1000]))  # start both workers first
+        t0 = time.perf_counter()
+        list(pool.map(_burn, [n, n]))
+        two = time.perf_counter() - t0
+    return 2 * one / two
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--days", type=float, default=120.0)
@@ -42,6 +66,7 @@ def main() -> None:
         path.write_text(SWEEP.format(days=args.days, seeds=list(range(args.seeds))))
         points = expand(load_sweep(path))
     print(f"{len(points)} points, small-mixed, {args.days:g} days each; {os.cpu_count()} cores")
+    print(f"machine parallelism now (2 busy loops vs 1): {machine_parallelism():.2f}x")
     setups: list[tuple[str, Callable[[], Backend]]] = [
         ("local, 1 worker", lambda: LocalBackend(1)),
         ("local, 2 workers", lambda: LocalBackend(2)),
