@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     "out_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="output directory [default: SWEEP-results next to the current directory]",
+    help="output directory [default: ./SWEEP-results, SWEEP the file's stem]",
 )
 @click.option(
     "--workers",
