@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -39,7 +40,9 @@ class _GpuModelIn(BaseModel):
     source: str = Field(min_length=1)
 
 
-class _ClusterIn(BaseModel):
+class ClusterIn(BaseModel):
+    """A cluster as written in YAML; sweep files reuse it to add clusters to a fleet."""
+
     model_config = _STRICT
     id: str = Field(min_length=1)
     gpu_model: str = Field(min_length=1)
@@ -75,7 +78,7 @@ class _SiteIn(BaseModel):
     program: str = ""
     online: DateText = ""
     source: str = Field(min_length=1)
-    clusters: list[_ClusterIn] = Field(min_length=1)
+    clusters: list[ClusterIn] = Field(min_length=1)
 
 
 class _ScenarioIn(BaseModel):
@@ -148,21 +151,24 @@ def load_fleet(name_or_path: str) -> Fleet:
             )
         )
         for ci, c in enumerate(s.clusters):
-            clusters.append(_cluster(c, s.id, models, seen_clusters, path, node, si, ci))
+            loc = ("sites", si, "clusters", ci)
+            clusters.append(build_cluster(c, s.id, models, seen_clusters, path, node, loc))
     return Fleet.build(sc.name, sc.description, tuple(sites), tuple(clusters), models, sc.sources)
 
 
-def _cluster(
-    c: _ClusterIn,
+def build_cluster(
+    c: ClusterIn,
     site_id: str,
-    models: dict[str, GpuModel],
+    models: Mapping[str, GpuModel],
     seen: set[str],
     path: Path,
     node: yaml.Node | None,
-    si: int,
-    ci: int,
+    loc: tuple[int | str, ...],
 ) -> Cluster:
-    loc: tuple[int | str, ...] = ("sites", si, "clusters", ci)
+    """Check a YAML cluster against its GPU model and domain preset and build the Cluster.
+
+    `loc` is where the cluster sits in the file, so errors name its field and line.
+    """
     n = node
     if c.id in seen:
         raise error_at(path, n, (*loc, "id"), f"duplicate cluster id {c.id!r}")
