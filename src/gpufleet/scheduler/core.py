@@ -36,13 +36,16 @@ from gpufleet.policy.registry import Policy
 from gpufleet.scheduler.events import (
     Cancel,
     Decision,
+    Down,
     Event,
     Evict,
+    Fail,
     Finish,
     Preempt,
     Reject,
     Start,
     Submit,
+    Up,
 )
 from gpufleet.scheduler.fairqueue import FairQueue
 from gpufleet.scheduler.fairshare import FairShare
@@ -139,6 +142,8 @@ class Scheduler:
         # per cluster: running jobs that borrowed at start, in victim order
         self._borrowers: list[SortedList] = [SortedList() for _ in fleet.clusters]
         self.preemptions: dict[int, int] = {}
+        self.failures: dict[int, int] = {}
+        self.down: dict[int, int] = {}  # domain -> GPUs out of service
         self.state = state if state is not None else AllocationState(fleet)
         self.pending: dict[int, Job] = {}
         self.running: dict[int, _Running] = {}
@@ -182,6 +187,12 @@ class Scheduler:
             self._forget(event.job_id)
         elif isinstance(event, Evict):
             self._evict(event.job_id, now)
+        elif isinstance(event, Fail):
+            self._fail(event, now)
+        elif isinstance(event, Down):
+            self._down(event.domain, event.gpus)
+        elif isinstance(event, Up):
+            self._down(event.domain, -event.gpus)
         elif isinstance(event, Cancel):
             if event.job_id in self.pending:
                 self._dequeue(event.job_id)
@@ -193,6 +204,54 @@ class Scheduler:
                 raise InvariantError(f"cancel of unknown or ended job {event.job_id}")
             self._forget(event.job_id)
         return []
+
+    def _fail(self, event: Fail, now: float) -> None:
+        """An interrupted job frees its GPUs and, with `retry`, waits again under its id."""
+        run = self.running.get(event.job_id)
+        if run is None:
+            raise InvariantError(f"failure of job {event.job_id}, which is not running")
+        self._evicting.pop(event.job_id, None)
+        self._end(event.job_id, now, cancelled=True)
+        self.failures[event.job_id] = self.failures.get(event.job_id, 0) + 1
+        retry = event.retry
+        if retry is None:
+            self._forget(event.job_id)
+            return
+        if retry.id != event.job_id:
+            raise InvariantError(f"job {event.job_id} retried as job {retry.id}")
+        self._enqueue(
+            retry if run.job.sites == retry.sites else replace(retry, sites=run.job.sites)
+        )
+
+    def _down(self, domain: int, gpus: int) -> None:
+        """Take `gpus` GPUs of `domain` out of service (negative: bring them back).
+
+        Down GPUs are held in the allocation state under the id -(domain + 1), so every index
+        and invariant sees them as taken.
+        """
+        was = self.down.get(domain, 0)
+        now_down = was + gpus
+        if (
+            now_down < 0
+            or now_down > self.fleet.clusters[self.fleet.domain_cluster[domain]].domain_gpus
+        ):
+            raise InvariantError(f"domain {domain}: {was} GPUs down, cannot change by {gpus}")
+        key = -(domain + 1)
+        ci = self.fleet.domain_cluster[domain]
+        if was:
+            self.state.release(key)
+        if gpus > 0 and self.state.free[domain] < gpus:
+            if was:
+                self.state.take(key, Allocation(ci, ((domain, was),)))
+            raise InvariantError(f"domain {domain}: {gpus} GPUs cannot go down, they are in use")
+        if now_down:
+            self.state.take(key, Allocation(ci, ((domain, now_down),)))
+            self.down[domain] = now_down
+        else:
+            del self.down[domain]
+        if gpus < 0:
+            self._dirty.add(ci)
+        self._resv = None
 
     def _forget(self, job_id: int) -> None:
         """Drop what the tenancy side keeps about a job that has ended for good."""
@@ -994,6 +1053,11 @@ class Scheduler:
             limit = {d: max(0, x) for d, x in extra.items()}
             self._resv = _Reservation(head.id, planned, ci, extra, limit)
             return self._resv
+        if self.down:
+            # It waits for GPUs to come back, which no planned end tells: no promise to keep,
+            # so later jobs may use what is free.
+            self._resv = _Reservation(head.id, float("inf"), -1, {}, {})
+            return self._resv
         raise InvariantError(
             f"job {head.id} cannot start even when every running job ends; admission missed it"
         )
@@ -1021,8 +1085,12 @@ class Scheduler:
     def check(self) -> None:
         """Invariants across the core and the allocation state."""
         self.state.check()
-        if set(self.state.held) != set(self.running):
+        if {j for j in self.state.held if j >= 0} != set(self.running):
             raise InvariantError("held allocations and running jobs differ")
+        for d, n in self.down.items():
+            held = self.state.held.get(-(d + 1))
+            if held is None or held.gpus != n:
+                raise InvariantError(f"domain {d}: {n} GPUs down but {held} held for it")
         for jid, run in self.running.items():
             if run.allocation.gpus != run.job.gpus:
                 raise InvariantError(

@@ -36,7 +36,36 @@ class Evict:
     job_id: int
 
 
-Event = Submit | Finish | Cancel | Evict
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """A running job was interrupted (its node failed): its GPUs are free now.
+
+    `retry` is the job to queue again under the same id (the work still to do, as the engine
+    computes it from checkpoints); None ends the job for good.
+    """
+
+    job_id: int
+    retry: Job | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Down:
+    """`gpus` free GPUs of NVLink domain `domain` leave service (a failure, a drain, a rack
+    not yet online). The engine fails the jobs on them first."""
+
+    domain: int
+    gpus: int
+
+
+@dataclass(frozen=True, slots=True)
+class Up:
+    """`gpus` GPUs of domain `domain` that were down return to service."""
+
+    domain: int
+    gpus: int
+
+
+Event = Submit | Finish | Cancel | Evict | Fail | Down | Up
 
 
 @dataclass(frozen=True, slots=True)
