@@ -64,3 +64,20 @@ def test_busy_gpus_cannot_go_down() -> None:
     core.check()
     with pytest.raises(InvariantError, match="cannot change"):
         core.handle(Up(1, 8), 1.0)
+
+
+def test_power_cap_holds_starts_until_power_frees() -> None:
+    """An H100 draws 700 W here (no node power given, so its TDP). A 5,600 W cap runs 8 GPUs
+    at once: the second 8-GPU job waits for the first to end, or for the cap to rise."""
+    from gpufleet.scheduler.events import Finish, PowerCap
+
+    core = Scheduler(TWO_NODES, resolve("fifo+easy"))
+    core.handle(PowerCap("site", 5600.0), 0.0)
+    assert starts(core.handle(Submit(Job(0, "a", 0.0, 8, 100.0)), 0.0)) == [0]
+    assert starts(core.handle(Submit(Job(1, "a", 0.0, 8, 100.0)), 0.0)) == []
+    assert core.site_watts == [5600.0]
+    assert starts(core.handle(Finish(0), 100.0)) == [1]
+    assert starts(core.handle(Submit(Job(2, "a", 101.0, 4, 10.0)), 101.0)) == []
+    assert starts(core.handle(PowerCap("site", 8400.0), 102.0)) == [2]
+    assert starts(core.handle(PowerCap("site", None), 103.0)) == []
+    core.check()

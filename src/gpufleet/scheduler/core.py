@@ -41,6 +41,7 @@ from gpufleet.scheduler.events import (
     Evict,
     Fail,
     Finish,
+    PowerCap,
     Preempt,
     Reject,
     Start,
@@ -144,6 +145,16 @@ class Scheduler:
         self.preemptions: dict[int, int] = {}
         self.failures: dict[int, int] = {}
         self.down: dict[int, int] = {}  # domain -> GPUs out of service
+        # Power: IT watts a busy GPU of each cluster draws (its node's share), busy watts per
+        # site, and the caps in force (site index -> watts).
+        site_index = {s.id: i for i, s in enumerate(fleet.sites)}
+        self._site_of = tuple(site_index[c.site] for c in fleet.clusters)
+        self._gpu_watts = tuple(
+            (c.node_kw * 1000.0 / c.node_gpus) if c.node_kw else fleet.models[c.gpu_model].tdp_w
+            for c in fleet.clusters
+        )
+        self.site_watts = [0.0] * len(fleet.sites)
+        self._power_cap: dict[int, float] = {}
         self.state = state if state is not None else AllocationState(fleet)
         self.pending: dict[int, Job] = {}
         self.running: dict[int, _Running] = {}
@@ -193,6 +204,8 @@ class Scheduler:
             self._down(event.domain, event.gpus)
         elif isinstance(event, Up):
             self._down(event.domain, -event.gpus)
+        elif isinstance(event, PowerCap):
+            self._set_power_cap(event.site, event.watts)
         elif isinstance(event, Cancel):
             if event.job_id in self.pending:
                 self._dequeue(event.job_id)
@@ -278,6 +291,7 @@ class Scheduler:
             if reason is not None:
                 raise InvariantError(f"adopted job {job.id} breaks the tenant tree: {reason}")
         self.state.take(job.id, allocation)
+        self.site_watts[self._site_of[ci]] += job.gpus * self._gpu_watts[ci]
         planned_s = self._planned(job, ci)
         planned = start + planned_s
         self.running[job.id] = _Running(job, allocation, start, planned)
@@ -452,6 +466,7 @@ class Scheduler:
             raise InvariantError(f"finish of job {job_id}, which is not running")
         self.state.release(job_id)
         ci = run.allocation.cluster
+        self.site_watts[self._site_of[ci]] -= run.job.gpus * self._gpu_watts[ci]
         self._ends[ci].remove((run.planned_end, job_id))
         self._dirty.add(ci)
         if self.quota is not None:
@@ -476,8 +491,43 @@ class Scheduler:
 
     # -- tenancy: the quota gate, parking, reclaim ----------------------------------------
     def _gate(self, job: Job, shape: _Shape, now: float) -> tuple[int, ...] | None:
-        """Clusters where quota and grants let `job` start now; None (the job is parked) if
-        there are none. Without a tenant tree every candidate cluster passes."""
+        """Clusters where quota, grants and power caps let `job` start now; None (the job is
+        parked) when quota or grants allow none; an empty tuple when only power is short
+        (the job then waits like one short of GPUs)."""
+        if self._power_cap:
+            clusters = self._powered(job, shape.clusters)
+            if not clusters:
+                return clusters
+            if clusters != shape.clusters:
+                gated = self._quota_gate(job, shape, now)
+                return None if gated is None else tuple(c for c in gated if c in clusters)
+        return self._quota_gate(job, shape, now)
+
+    def _powered(self, job: Job, clusters: tuple[int, ...]) -> tuple[int, ...]:
+        """The clusters whose site can power `job`'s GPUs on top of what already runs."""
+        caps, watts, site_of = self._power_cap, self.site_watts, self._site_of
+        ok = tuple(
+            ci
+            for ci in clusters
+            if (cap := caps.get(site_of[ci])) is None
+            or watts[site_of[ci]] + job.gpus * self._gpu_watts[ci] <= cap + 1e-6
+        )
+        return clusters if len(ok) == len(clusters) else ok
+
+    def _set_power_cap(self, site: str, watts: float | None) -> None:
+        si = next((i for i, s in enumerate(self.fleet.sites) if s.id == site), None)
+        if si is None:
+            raise InvariantError(f"power cap for unknown site {site!r}")
+        if watts is None:
+            self._power_cap.pop(si, None)
+            self._dirty.update(ci for ci, s in enumerate(self._site_of) if s == si)
+        else:
+            if watts > self._power_cap.get(si, float("inf")):
+                self._dirty.update(ci for ci, s in enumerate(self._site_of) if s == si)
+            self._power_cap[si] = watts
+        self._resv = None
+
+    def _quota_gate(self, job: Job, shape: _Shape, now: float) -> tuple[int, ...] | None:
         q = self.quota
         if q is None:
             return shape.clusters
@@ -964,6 +1014,7 @@ class Scheduler:
     def _start(self, job: Job, alloc: Allocation, now: float) -> Start:
         self._dequeue(job.id)
         self.state.take(job.id, alloc)
+        self.site_watts[self._site_of[alloc.cluster]] += job.gpus * self._gpu_watts[alloc.cluster]
         duration, timed_out = self.duration(job, alloc.cluster)
         planned_s = self._planned(job, alloc.cluster)
         planned = now + planned_s

@@ -65,7 +65,16 @@ class Up:
     gpus: int
 
 
-Event = Submit | Finish | Cancel | Evict | Fail | Down | Up
+@dataclass(frozen=True, slots=True)
+class PowerCap:
+    """Busy GPUs at `site` may draw at most `watts` of IT power (None: no cap). A start that
+    would go over waits, as for lack of GPUs; running jobs are never stopped for it."""
+
+    site: str
+    watts: float | None
+
+
+Event = Submit | Finish | Cancel | Evict | Fail | Down | Up | PowerCap
 
 
 @dataclass(frozen=True, slots=True)
