@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sortedcontainers import SortedList
 
@@ -33,6 +33,7 @@ from gpufleet.fleet.state import Allocation, AllocationState
 from gpufleet.policy.ordering import OrderKey
 from gpufleet.policy.placement import Limit, _min_domains
 from gpufleet.policy.registry import Policy
+from gpufleet.scheduler import outages, tenants
 from gpufleet.scheduler.events import (
     Cancel,
     Decision,
@@ -42,7 +43,6 @@ from gpufleet.scheduler.events import (
     Fail,
     Finish,
     PowerCap,
-    Preempt,
     Reject,
     Start,
     Submit,
@@ -52,7 +52,6 @@ from gpufleet.scheduler.fairqueue import FairQueue
 from gpufleet.scheduler.fairshare import FairShare
 from gpufleet.scheduler.quota import Charge, Quota
 from gpufleet.tenancy.model import Tenancy
-from gpufleet.tenancy.sovereignty import allowed_sites
 from gpufleet.workload.job import TOPOLOGIES, Job
 
 _EPS = 1e-9
@@ -63,9 +62,6 @@ _ShapeKey = tuple[tuple[str, ...], tuple[str, ...], int, str]  # models, sites, 
 # A reservation whose GPUs came back early stays a valid promise; it is recomputed (to move
 # the shadow time earlier) at most this often, like Slurm's backfill interval (bf_interval).
 RESERVATION_REFRESH_S = 30.0
-# Jobs of one tenant looked at when its quota frees up (the rest wait for the next release).
-UNPARK_SCAN = 64
-_KEEP = -1  # a park that waits on non-lending owners' guarantees, not on one node
 _Admission = tuple[tuple[str, ...], int, str]
 
 
@@ -195,17 +191,17 @@ class Scheduler:
             self._enqueue(job)
         elif isinstance(event, Finish):
             self._end(event.job_id, now, cancelled=False)
-            self._forget(event.job_id)
+            tenants.forget(self, event.job_id)
         elif isinstance(event, Evict):
-            self._evict(event.job_id, now)
+            tenants.evict(self, event.job_id, now)
         elif isinstance(event, Fail):
-            self._fail(event, now)
+            outages.fail(self, event, now)
         elif isinstance(event, Down):
-            self._down(event.domain, event.gpus)
+            outages.down(self, event.domain, event.gpus)
         elif isinstance(event, Up):
-            self._down(event.domain, -event.gpus)
+            outages.down(self, event.domain, -event.gpus)
         elif isinstance(event, PowerCap):
-            self._set_power_cap(event.site, event.watts)
+            outages.set_power_cap(self, event.site, event.watts)
         elif isinstance(event, Cancel):
             if event.job_id in self.pending:
                 self._dequeue(event.job_id)
@@ -215,63 +211,8 @@ class Scheduler:
                 self._end(event.job_id, now, cancelled=True)
             else:
                 raise InvariantError(f"cancel of unknown or ended job {event.job_id}")
-            self._forget(event.job_id)
+            tenants.forget(self, event.job_id)
         return []
-
-    def _fail(self, event: Fail, now: float) -> None:
-        """An interrupted job frees its GPUs and, with `retry`, waits again under its id."""
-        run = self.running.get(event.job_id)
-        if run is None:
-            raise InvariantError(f"failure of job {event.job_id}, which is not running")
-        self._evicting.pop(event.job_id, None)
-        self._end(event.job_id, now, cancelled=True)
-        self.failures[event.job_id] = self.failures.get(event.job_id, 0) + 1
-        retry = event.retry
-        if retry is None:
-            self._forget(event.job_id)
-            return
-        if retry.id != event.job_id:
-            raise InvariantError(f"job {event.job_id} retried as job {retry.id}")
-        self._enqueue(
-            retry if run.job.sites == retry.sites else replace(retry, sites=run.job.sites)
-        )
-
-    def _down(self, domain: int, gpus: int) -> None:
-        """Take `gpus` GPUs of `domain` out of service (negative: bring them back).
-
-        Down GPUs are held in the allocation state under the id -(domain + 1), so every index
-        and invariant sees them as taken.
-        """
-        was = self.down.get(domain, 0)
-        now_down = was + gpus
-        if (
-            now_down < 0
-            or now_down > self.fleet.clusters[self.fleet.domain_cluster[domain]].domain_gpus
-        ):
-            raise InvariantError(f"domain {domain}: {was} GPUs down, cannot change by {gpus}")
-        key = -(domain + 1)
-        ci = self.fleet.domain_cluster[domain]
-        if was:
-            self.state.release(key)
-        if gpus > 0 and self.state.free[domain] < gpus:
-            if was:
-                self.state.take(key, Allocation(ci, ((domain, was),)))
-            raise InvariantError(f"domain {domain}: {gpus} GPUs cannot go down, they are in use")
-        if now_down:
-            self.state.take(key, Allocation(ci, ((domain, now_down),)))
-            self.down[domain] = now_down
-        else:
-            del self.down[domain]
-        if gpus < 0:
-            self._dirty.add(ci)
-        self._resv = None
-
-    def _forget(self, job_id: int) -> None:
-        """Drop what the tenancy side keeps about a job that has ended for good."""
-        if self.quota is not None:
-            self._leaf.pop(job_id, None)
-            self._reclaim_at.pop(job_id, None)
-            self._claims.pop(job_id, None)  # its victims' evictions still run
 
     def adopt(self, job: Job, allocation: Allocation, start: float) -> None:
         """Take back a job that already runs on `allocation` since `start` (a live restart).
@@ -287,7 +228,7 @@ class Scheduler:
             )
         ci = allocation.cluster
         if self.quota is not None:
-            job, reason = self._sovereign(job)
+            job, reason = tenants.sovereign(self, job)
             if reason is not None:
                 raise InvariantError(f"adopted job {job.id} breaks the tenant tree: {reason}")
         self.state.take(job.id, allocation)
@@ -310,64 +251,13 @@ class Scheduler:
         if job.id in self.pending or job.id in self.running:
             raise InvariantError(f"job {job.id} submitted twice")
         if self.quota is not None:
-            job, reason = self._sovereign(job)
+            job, reason = tenants.sovereign(self, job)
             if reason is not None:
                 return job, reason
         reason = self._fits_fleet(job)
         if reason is not None:
             self._leaf.pop(job.id, None)
         return job, reason
-
-    def _sovereign(self, job: Job) -> tuple[Job, str | None]:
-        """Tie the job to its leaf and narrow its sites to those its data class allows."""
-        assert self.quota is not None
-        t = self.quota.tenancy
-        leaf = t.leaf.get(job.tenant)
-        if leaf is None:
-            return job, f"job {job.id}: tenant {job.tenant!r} is not a tenant of the tree"
-        key = (leaf, job.data_class, job.sites, job.models)
-        found = self._admission.get(key)
-        if found is None:
-            found = self._admission[key] = self._admission_for(job, leaf)
-        sites, most, why = found
-        if why:
-            return job, f"job {job.id}: {why}"
-        if job.gpus > most:
-            models = ", ".join(sorted({self._cluster_model[ci] for ci in self._clusters_for(job)}))
-            return job, (
-                f"job {job.id}: asks {job.gpus} GPUs, above what tenant {job.tenant} may ever "
-                f"run at once ({most} GPUs of {models})"
-            )
-        if sites != job.sites:
-            job = replace(job, sites=sites)
-        self._leaf[job.id] = leaf
-        return job, None
-
-    def _admission_for(self, job: Job, leaf: int) -> tuple[tuple[str, ...], int, str]:
-        """(sites the job may use, most GPUs its tenant may ever run there, why not or "")
-        for one (leaf, data class, sites, models): the same for all such jobs, so cached."""
-        from gpufleet.tenancy.model import DATA_CLASSES
-
-        assert self.quota is not None
-        t = self.quota.tenancy
-        unknown = [x for x in job.sites if x not in self._site_ids]
-        if unknown:
-            return job.sites, 1 << 62, ""  # the fleet check names the unknown sites
-        dc = job.data_class or t.data_class(leaf)
-        if dc not in DATA_CLASSES:
-            return job.sites, 0, f"unknown data class {dc!r}"
-        line = t.sites(leaf)
-        ok = allowed_sites(self.fleet.sites, dc, t.owners(leaf))
-        allowed = [x for x in ok if line is None or x in line]
-        sites = tuple(x for x in job.sites if x in allowed) if job.sites else tuple(allowed)
-        if not sites:
-            return job.sites, 0, f"no site allowed for data class {dc} of tenant {job.tenant}"
-        if len(sites) == len(self.fleet.sites):
-            sites = ()  # every site: say "any", as jobs without constraints do
-        probe = replace(job, sites=sites)
-        names = {self._cluster_model[ci] for ci in self._clusters_for(probe)}
-        most = max((self.quota.cap(leaf, m) for m in names), default=1 << 62)
-        return sites, most, ""
 
     def _fits_fleet(self, job: Job) -> str | None:
         if job.gpus <= 0:
@@ -475,7 +365,7 @@ class Scheduler:
                 self._borrowers[ci].remove((run.job.priority, -run.start, -job_id, job_id))
             if self._fair is not None:
                 self._fair.ended(c.leaf, c.flavor, c.gpus, now)
-            self._release_charge(job_id, now - run.start)
+            tenants.release_charge(self, job_id, now - run.start)
             if self._evicting.pop(job_id, None) is not None:
                 for victims in self._claims.values():
                     victims.discard(job_id)
@@ -495,243 +385,13 @@ class Scheduler:
         parked) when quota or grants allow none; an empty tuple when only power is short
         (the job then waits like one short of GPUs)."""
         if self._power_cap:
-            clusters = self._powered(job, shape.clusters)
+            clusters = outages.powered(self, job, shape.clusters)
             if not clusters:
                 return clusters
             if clusters != shape.clusters:
-                gated = self._quota_gate(job, shape, now)
+                gated = tenants.quota_gate(self, job, shape, now)
                 return None if gated is None else tuple(c for c in gated if c in clusters)
-        return self._quota_gate(job, shape, now)
-
-    def _powered(self, job: Job, clusters: tuple[int, ...]) -> tuple[int, ...]:
-        """The clusters whose site can power `job`'s GPUs on top of what already runs."""
-        caps, watts, site_of = self._power_cap, self.site_watts, self._site_of
-        ok = tuple(
-            ci
-            for ci in clusters
-            if (cap := caps.get(site_of[ci])) is None
-            or watts[site_of[ci]] + job.gpus * self._gpu_watts[ci] <= cap + 1e-6
-        )
-        return clusters if len(ok) == len(clusters) else ok
-
-    def _set_power_cap(self, site: str, watts: float | None) -> None:
-        si = next((i for i, s in enumerate(self.fleet.sites) if s.id == site), None)
-        if si is None:
-            raise InvariantError(f"power cap for unknown site {site!r}")
-        if watts is None:
-            self._power_cap.pop(si, None)
-            self._dirty.update(ci for ci, s in enumerate(self._site_of) if s == si)
-        else:
-            if watts > self._power_cap.get(si, float("inf")):
-                self._dirty.update(ci for ci, s in enumerate(self._site_of) if s == si)
-            self._power_cap[si] = watts
-        self._resv = None
-
-    def _quota_gate(self, job: Job, shape: _Shape, now: float) -> tuple[int, ...] | None:
-        q = self.quota
-        if q is None:
-            return shape.clusters
-        leaf = self._leaf[job.id]
-        if q.free_leaf[leaf]:
-            return shape.clusters
-        groups = self._by_model.get(shape.cset)
-        if groups is None:
-            groups = self._by_model[shape.cset] = self._models_of(shape.clusters)
-        granted = q.grant_node[leaf] >= 0
-        why: list[tuple[int, str]] = []
-        ok: list[int] = []
-        for model, clusters in groups:
-            planned = self._planned(job, clusters[0]) if granted else 0.0
-            v = q.blocked(leaf, model, job.gpus, planned, now)
-            if v is None:
-                if len(groups) == 1:
-                    return shape.clusters
-                ok.extend(clusters)
-            else:
-                why.append(v)
-        if not why:
-            return shape.clusters
-        if ok:
-            return tuple(ci for ci in shape.clusters if ci in set(ok))
-        self._park(job, leaf, why)
-        return None
-
-    def _models_of(self, clusters: tuple[int, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
-        """Candidate clusters grouped by GPU model, in first-seen order."""
-        by: dict[str, list[int]] = {}
-        for ci in clusters:
-            by.setdefault(self._cluster_model[ci], []).append(ci)
-        return tuple((m, tuple(cs)) for m, cs in by.items())
-
-    def _park(self, job: Job, leaf: int, why: list[tuple[int, str]]) -> None:
-        """Hold a job back until usage falls on a node that blocks it (or a grant begins)."""
-        jid = job.id
-        key = self._key[jid]
-        if jid in self._unqueued:
-            self._unqueued.discard(jid)
-        else:
-            self._job_shape[jid].queue.remove((key, jid))
-        self._parked.setdefault(leaf, SortedList()).add((key, jid))
-        self.park_reason[jid] = why[0][1]
-        for node, _ in why:
-            self._waiting_on.setdefault(node, set()).add(leaf)
-
-    def _unpark(self, now: float) -> None:
-        """Give parked jobs back to the queue where their quota has room again, in order."""
-        q = self.quota
-        assert q is not None
-        bounds = q.boundaries
-        if self._boundary < len(bounds) and now >= bounds[self._boundary]:
-            while self._boundary < len(bounds) and now >= bounds[self._boundary]:
-                self._boundary += 1
-            self._recheck.update(self._parked)
-        if not self._recheck:
-            return
-        leaves = sorted(self._recheck)
-        self._recheck.clear()
-        for leaf in leaves:
-            parked = self._parked.get(leaf)
-            if not parked:
-                continue
-            taken = 0  # GPUs already given back: later jobs must fit beside them
-            for key, jid in list(parked.islice(0, UNPARK_SCAN)):
-                job = self.pending[jid]
-                if not self._has_room(job, leaf, taken, now):
-                    break
-                parked.remove((key, jid))
-                del self.park_reason[jid]
-                self._unqueued.add(jid)
-                self._new.append(job)
-                taken += job.gpus
-
-    def _has_room(self, job: Job, leaf: int, extra: int, now: float) -> bool:
-        assert self.quota is not None
-        shape = self._job_shape[job.id]
-        seen: set[str] = set()
-        for ci in shape.clusters:
-            m = self._cluster_model[ci]
-            if m in seen:
-                continue
-            seen.add(m)
-            planned = self._planned(job, ci)
-            if self.quota.blocked(leaf, m, job.gpus + extra, planned, now) is None:
-                return True
-        return False
-
-    def _release_charge(self, job_id: int, ran: float) -> None:
-        """Return a job's quota and mark the tenants waiting on the nodes it frees."""
-        assert self.quota is not None
-        c = self._charges.pop(job_id)
-        self.quota.release(c, ran)
-        waiting = self._waiting_on
-        if waiting:
-            for n in self.quota.tenancy.path[c.leaf]:
-                leaves = waiting.get(n)
-                if leaves:
-                    self._recheck |= leaves
-            keep = waiting.get(_KEEP)
-            if keep:
-                self._recheck |= keep
-
-    def _reclaim(
-        self, job: Job, clusters: tuple[int, ...], now: float, out: list[Decision]
-    ) -> None:
-        """Guaranteed work waits: preempt borrowed work on one cluster so that it fits.
-
-        Victims are running jobs whose line is over its guarantee (or holds none), taken
-        lowest priority first, then latest started (least progress lost); each gets the grace
-        period. Tried at most once per fair-share period per job.
-        """
-        q = self.quota
-        if q is None or not q.tenancy.preemption.reclaim or job.id in self._claims:
-            return
-        last = self._reclaim_at.get(job.id)
-        if last is not None and now < last + q.tenancy.fair_share.period_s:
-            return
-        self._reclaim_at[job.id] = now
-        leaf = self._leaf[job.id]
-        for ci in clusters:
-            model = self._cluster_model[ci]
-            if not q.guaranteed(leaf, model, job.gpus):
-                continue
-            victims = self._victims_for(job, ci)
-            if victims:
-                self._preempt(job, ci, victims, now, out)
-                return
-
-    def _victims_for(self, job: Job, ci: int) -> list[int] | None:
-        """The fewest reclaimable jobs on cluster `ci`, in victim order, that make `job` fit."""
-        q = self.quota
-        assert q is not None
-        model = self._cluster_model[ci]
-        fm, fa = q.fid[model], q.any
-        order = self._borrowers[ci]
-        if self.state.cluster_free[ci] + sum(self._charges[e[3]].gpus for e in order) < job.gpus:
-            return None
-        less: dict[tuple[int, int], int] = {}
-        taken: list[int] = []
-        found = False
-        path = q.tenancy.path
-        for _, _, _, v in order:
-            if v in self._evicting:
-                continue
-            c = self._charges[v]
-            if not q.over_guarantee(c.leaf, model, less):
-                continue
-            for n in path[c.leaf]:
-                less[(n, fm)] = less.get((n, fm), 0) + c.gpus
-                less[(n, fa)] = less.get((n, fa), 0) + c.gpus
-            self.state.release(v)
-            taken.append(v)
-            if self.policy.placement(job.gpus, job.topology, (ci,), self.state, None) is not None:
-                found = True
-                break
-        for v in taken:
-            self.state.take(v, self.running[v].allocation)
-        return taken if found else None
-
-    def _preempt(
-        self, job: Job, ci: int, victims: list[int], now: float, out: list[Decision]
-    ) -> None:
-        assert self.tenancy is not None
-        at = now + self.tenancy.preemption.grace_s
-        ends = self._ends[ci]
-        for v in victims:
-            run = self.running[v]
-            self._evicting[v] = at
-            if run.planned_end > at:
-                ends.remove((run.planned_end, v))
-                run.planned_end = at
-                ends.add((at, v))
-            out.append(Preempt(v, at, f"reclaimed for job {job.id} of {job.tenant}"))
-        self._claims[job.id] = set(victims)
-        self._resv = None
-
-    def _evict(self, job_id: int, now: float) -> None:
-        """A preempted job's grace is over: free its GPUs, queue it again as it was."""
-        run = self.running.get(job_id)
-        if run is None or self._evicting.get(job_id) is None:
-            raise InvariantError(f"eviction of job {job_id}, which is not being preempted")
-        self._end(job_id, now, cancelled=True)
-        self.preemptions[job_id] = self.preemptions.get(job_id, 0) + 1
-        self._enqueue(run.job)
-
-    def _claimed_starts(self, now: float) -> list[Decision]:
-        """Start the jobs whose victims have all gone, before anyone else sees the GPUs."""
-        out: list[Decision] = []
-        for jid in sorted(j for j, vs in self._claims.items() if not vs):
-            del self._claims[jid]
-            job = self.pending.get(jid)
-            if job is None or jid in self.park_reason:
-                continue
-            clusters = self._gate(job, self._job_shape[jid], now)
-            if clusters is None:
-                continue
-            alloc = self._place(job, clusters, None)
-            if alloc is not None:
-                out.append(self._start(job, alloc, now))
-                self._full_pass = True
-        return out
+        return tenants.quota_gate(self, job, shape, now)
 
     # -- durations ------------------------------------------------------------------------
     def duration(self, job: Job, ci: int) -> tuple[float, bool]:
@@ -778,11 +438,11 @@ class Scheduler:
             if fair is not None and fair.due(now) and fair.recompute(now, bool(self.pending)):
                 self._full_pass = True  # tenants changed places: every head may differ
                 self._resv = None
-            first = self._claimed_starts(now) if self._claims else []
+            first = tenants.claimed_starts(self, now) if self._claims else []
             if self._recheck or (
                 self._boundary < len(q.boundaries) and now >= q.boundaries[self._boundary]
             ):
-                self._unpark(now)
+                tenants.unpark(self, now)
             return first + self._decide(now)
         return self._decide(now)
 
@@ -875,7 +535,7 @@ class Scheduler:
                 continue
             self._blocked = (key, job.id)
             if self.quota is not None:
-                self._reclaim(job, clusters, now, out)
+                tenants.reclaim(self, job, clusters, now, out)
             if self.policy.backfill:
                 if started_before_head or (self._resv is not None and self._resv.job_id != job.id):
                     self._resv = None
@@ -917,7 +577,7 @@ class Scheduler:
             elif result == _HARMS:
                 self._push_short(heads, shape, i, (key, jid), resv, now)
             elif self.quota is not None:
-                self._reclaim(job, clusters, now, out)
+                tenants.reclaim(self, job, clusters, now, out)
 
     def _push_short(
         self,
@@ -945,7 +605,7 @@ class Scheduler:
         """
         out: list[Decision] = []
         new = self._new
-        keys = self._key if self._fair is None else self._merged_keys(new)
+        keys = self._key if self._fair is None else tenants.merged_keys(self, new)
         if len(new) > 1:
             new.sort(key=lambda j: keys.get(j.id, ()))
         for n, job in enumerate(new):
@@ -964,7 +624,7 @@ class Scheduler:
                 if self.policy.backfill:
                     self._resv = None
                 if self.quota is not None:
-                    self._reclaim(job, clusters, now, out)
+                    tenants.reclaim(self, job, clusters, now, out)
             elif keys[job.id] < self._blocked[0]:
                 # A new job jumps ahead of the reserved head: redo the whole pass.
                 self._resv = None
@@ -986,12 +646,6 @@ class Scheduler:
                     continue
             self._queue(job.id)
         return out
-
-    def _merged_keys(self, jobs: list[Job]) -> dict[int, OrderKey]:
-        """Under fair share: each job's key with its tenant's current rank in front."""
-        assert self._fair is not None
-        ranks, leaf, key = self._fair.ranks, self._leaf, self._key
-        return {j.id: (ranks[leaf[j.id]], *key[j.id]) for j in jobs if j.id in key}
 
     def _live_shapes(self) -> list[_Shape]:
         """Shapes with pending jobs; empty ones leave the active set."""

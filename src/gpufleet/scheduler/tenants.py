@@ -1,0 +1,312 @@
+"""The core's tenant side: admission by tenant and data class, the quota gate, parking,
+reclaim preemption and fair-share keys.
+
+Functions of the `Scheduler` (passed as `core`), kept apart from the passes so each file reads
+on its own; they use the core's internals and run only on the core's thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from sortedcontainers import SortedList
+
+from gpufleet.errors import InvariantError
+from gpufleet.policy.ordering import OrderKey
+from gpufleet.scheduler.events import Decision, Preempt
+from gpufleet.tenancy.model import DATA_CLASSES
+from gpufleet.tenancy.sovereignty import allowed_sites
+from gpufleet.workload.job import Job
+
+if TYPE_CHECKING:
+    from gpufleet.scheduler.core import Scheduler, _Shape
+
+# Jobs of one tenant looked at when its quota frees up (the rest wait for the next release).
+UNPARK_SCAN = 64
+KEEP = -1  # a park that waits on non-lending owners' guarantees, not on one node
+
+
+def sovereign(core: Scheduler, job: Job) -> tuple[Job, str | None]:
+    """Tie the job to its leaf and narrow its sites to those its data class allows."""
+    assert core.quota is not None
+    t = core.quota.tenancy
+    leaf = t.leaf.get(job.tenant)
+    if leaf is None:
+        return job, f"job {job.id}: tenant {job.tenant!r} is not a tenant of the tree"
+    key = (leaf, job.data_class, job.sites, job.models)
+    found = core._admission.get(key)
+    if found is None:
+        found = core._admission[key] = admission_for(core, job, leaf)
+    sites, most, why = found
+    if why:
+        return job, f"job {job.id}: {why}"
+    if job.gpus > most:
+        models = ", ".join(sorted({core._cluster_model[ci] for ci in core._clusters_for(job)}))
+        return job, (
+            f"job {job.id}: asks {job.gpus} GPUs, above what tenant {job.tenant} may ever "
+            f"run at once ({most} GPUs of {models})"
+        )
+    if sites != job.sites:
+        job = replace(job, sites=sites)
+    core._leaf[job.id] = leaf
+    return job, None
+
+
+def admission_for(core: Scheduler, job: Job, leaf: int) -> tuple[tuple[str, ...], int, str]:
+    """(sites the job may use, most GPUs its tenant may ever run there, why not or "")
+    for one (leaf, data class, sites, models): the same for all such jobs, so cached."""
+    assert core.quota is not None
+    t = core.quota.tenancy
+    unknown = [x for x in job.sites if x not in core._site_ids]
+    if unknown:
+        return job.sites, 1 << 62, ""  # the fleet check names the unknown sites
+    dc = job.data_class or t.data_class(leaf)
+    if dc not in DATA_CLASSES:
+        return job.sites, 0, f"unknown data class {dc!r}"
+    line = t.sites(leaf)
+    ok = allowed_sites(core.fleet.sites, dc, t.owners(leaf))
+    allowed = [x for x in ok if line is None or x in line]
+    sites = tuple(x for x in job.sites if x in allowed) if job.sites else tuple(allowed)
+    if not sites:
+        return job.sites, 0, f"no site allowed for data class {dc} of tenant {job.tenant}"
+    if len(sites) == len(core.fleet.sites):
+        sites = ()  # every site: say "any", as jobs without constraints do
+    probe = replace(job, sites=sites)
+    names = {core._cluster_model[ci] for ci in core._clusters_for(probe)}
+    most = max((core.quota.cap(leaf, m) for m in names), default=1 << 62)
+    return sites, most, ""
+
+
+def quota_gate(core: Scheduler, job: Job, shape: _Shape, now: float) -> tuple[int, ...] | None:
+    q = core.quota
+    if q is None:
+        return shape.clusters
+    leaf = core._leaf[job.id]
+    if q.free_leaf[leaf]:
+        return shape.clusters
+    groups = core._by_model.get(shape.cset)
+    if groups is None:
+        groups = core._by_model[shape.cset] = models_of(core, shape.clusters)
+    granted = q.grant_node[leaf] >= 0
+    why: list[tuple[int, str]] = []
+    ok: list[int] = []
+    for model, clusters in groups:
+        planned = core._planned(job, clusters[0]) if granted else 0.0
+        v = q.blocked(leaf, model, job.gpus, planned, now)
+        if v is None:
+            if len(groups) == 1:
+                return shape.clusters
+            ok.extend(clusters)
+        else:
+            why.append(v)
+    if not why:
+        return shape.clusters
+    if ok:
+        return tuple(ci for ci in shape.clusters if ci in set(ok))
+    park(core, job, leaf, why)
+    return None
+
+
+def models_of(
+    core: Scheduler, clusters: tuple[int, ...]
+) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Candidate clusters grouped by GPU model, in first-seen order."""
+    by: dict[str, list[int]] = {}
+    for ci in clusters:
+        by.setdefault(core._cluster_model[ci], []).append(ci)
+    return tuple((m, tuple(cs)) for m, cs in by.items())
+
+
+def park(core: Scheduler, job: Job, leaf: int, why: list[tuple[int, str]]) -> None:
+    """Hold a job back until usage falls on a node that blocks it (or a grant begins)."""
+    jid = job.id
+    key = core._key[jid]
+    if jid in core._unqueued:
+        core._unqueued.discard(jid)
+    else:
+        core._job_shape[jid].queue.remove((key, jid))
+    core._parked.setdefault(leaf, SortedList()).add((key, jid))
+    core.park_reason[jid] = why[0][1]
+    for node, _ in why:
+        core._waiting_on.setdefault(node, set()).add(leaf)
+
+
+def unpark(core: Scheduler, now: float) -> None:
+    """Give parked jobs back to the queue where their quota has room again, in order."""
+    q = core.quota
+    assert q is not None
+    bounds = q.boundaries
+    if core._boundary < len(bounds) and now >= bounds[core._boundary]:
+        while core._boundary < len(bounds) and now >= bounds[core._boundary]:
+            core._boundary += 1
+        core._recheck.update(core._parked)
+    if not core._recheck:
+        return
+    leaves = sorted(core._recheck)
+    core._recheck.clear()
+    for leaf in leaves:
+        parked = core._parked.get(leaf)
+        if not parked:
+            continue
+        taken = 0  # GPUs already given back: later jobs must fit beside them
+        for key, jid in list(parked.islice(0, UNPARK_SCAN)):
+            job = core.pending[jid]
+            if not has_room(core, job, leaf, taken, now):
+                break
+            parked.remove((key, jid))
+            del core.park_reason[jid]
+            core._unqueued.add(jid)
+            core._new.append(job)
+            taken += job.gpus
+
+
+def has_room(core: Scheduler, job: Job, leaf: int, extra: int, now: float) -> bool:
+    assert core.quota is not None
+    shape = core._job_shape[job.id]
+    seen: set[str] = set()
+    for ci in shape.clusters:
+        m = core._cluster_model[ci]
+        if m in seen:
+            continue
+        seen.add(m)
+        planned = core._planned(job, ci)
+        if core.quota.blocked(leaf, m, job.gpus + extra, planned, now) is None:
+            return True
+    return False
+
+
+def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
+    """Return a job's quota and mark the tenants waiting on the nodes it frees."""
+    assert core.quota is not None
+    c = core._charges.pop(job_id)
+    core.quota.release(c, ran)
+    waiting = core._waiting_on
+    if waiting:
+        for n in core.quota.tenancy.path[c.leaf]:
+            leaves = waiting.get(n)
+            if leaves:
+                core._recheck |= leaves
+        keep = waiting.get(KEEP)
+        if keep:
+            core._recheck |= keep
+
+
+def reclaim(
+    core: Scheduler, job: Job, clusters: tuple[int, ...], now: float, out: list[Decision]
+) -> None:
+    """Guaranteed work waits: preempt borrowed work on one cluster so that it fits.
+
+    Victims are running jobs whose line is over its guarantee (or holds none), taken
+    lowest priority first, then latest started (least progress lost); each gets the grace
+    period. Tried at most once per fair-share period per job.
+    """
+    q = core.quota
+    if q is None or not q.tenancy.preemption.reclaim or job.id in core._claims:
+        return
+    last = core._reclaim_at.get(job.id)
+    if last is not None and now < last + q.tenancy.fair_share.period_s:
+        return
+    core._reclaim_at[job.id] = now
+    leaf = core._leaf[job.id]
+    for ci in clusters:
+        model = core._cluster_model[ci]
+        if not q.guaranteed(leaf, model, job.gpus):
+            continue
+        victims = victims_for(core, job, ci)
+        if victims:
+            preempt(core, job, ci, victims, now, out)
+            return
+
+
+def victims_for(core: Scheduler, job: Job, ci: int) -> list[int] | None:
+    """The fewest reclaimable jobs on cluster `ci`, in victim order, that make `job` fit."""
+    q = core.quota
+    assert q is not None
+    model = core._cluster_model[ci]
+    fm, fa = q.fid[model], q.any
+    order = core._borrowers[ci]
+    if core.state.cluster_free[ci] + sum(core._charges[e[3]].gpus for e in order) < job.gpus:
+        return None
+    less: dict[tuple[int, int], int] = {}
+    taken: list[int] = []
+    found = False
+    path = q.tenancy.path
+    for _, _, _, v in order:
+        if v in core._evicting:
+            continue
+        c = core._charges[v]
+        if not q.over_guarantee(c.leaf, model, less):
+            continue
+        for n in path[c.leaf]:
+            less[(n, fm)] = less.get((n, fm), 0) + c.gpus
+            less[(n, fa)] = less.get((n, fa), 0) + c.gpus
+        core.state.release(v)
+        taken.append(v)
+        if core.policy.placement(job.gpus, job.topology, (ci,), core.state, None) is not None:
+            found = True
+            break
+    for v in taken:
+        core.state.take(v, core.running[v].allocation)
+    return taken if found else None
+
+
+def preempt(
+    core: Scheduler, job: Job, ci: int, victims: list[int], now: float, out: list[Decision]
+) -> None:
+    assert core.tenancy is not None
+    at = now + core.tenancy.preemption.grace_s
+    ends = core._ends[ci]
+    for v in victims:
+        run = core.running[v]
+        core._evicting[v] = at
+        if run.planned_end > at:
+            ends.remove((run.planned_end, v))
+            run.planned_end = at
+            ends.add((at, v))
+        out.append(Preempt(v, at, f"reclaimed for job {job.id} of {job.tenant}"))
+    core._claims[job.id] = set(victims)
+    core._resv = None
+
+
+def evict(core: Scheduler, job_id: int, now: float) -> None:
+    """A preempted job's grace is over: free its GPUs, queue it again as it was."""
+    run = core.running.get(job_id)
+    if run is None or core._evicting.get(job_id) is None:
+        raise InvariantError(f"eviction of job {job_id}, which is not being preempted")
+    core._end(job_id, now, cancelled=True)
+    core.preemptions[job_id] = core.preemptions.get(job_id, 0) + 1
+    core._enqueue(run.job)
+
+
+def claimed_starts(core: Scheduler, now: float) -> list[Decision]:
+    """Start the jobs whose victims have all gone, before anyone else sees the GPUs."""
+    out: list[Decision] = []
+    for jid in sorted(j for j, vs in core._claims.items() if not vs):
+        del core._claims[jid]
+        job = core.pending.get(jid)
+        if job is None or jid in core.park_reason:
+            continue
+        clusters = core._gate(job, core._job_shape[jid], now)
+        if clusters is None:
+            continue
+        alloc = core._place(job, clusters, None)
+        if alloc is not None:
+            out.append(core._start(job, alloc, now))
+            core._full_pass = True
+    return out
+
+
+def forget(core: Scheduler, job_id: int) -> None:
+    """Drop what the tenancy side keeps about a job that has ended for good."""
+    if core.quota is not None:
+        core._leaf.pop(job_id, None)
+        core._reclaim_at.pop(job_id, None)
+        core._claims.pop(job_id, None)  # its victims' evictions still run
+
+
+def merged_keys(core: Scheduler, jobs: list[Job]) -> dict[int, OrderKey]:
+    """Under fair share: each job's key with its tenant's current rank in front."""
+    assert core._fair is not None
+    ranks, leaf, key = core._fair.ranks, core._leaf, core._key
+    return {j.id: (ranks[leaf[j.id]], *key[j.id]) for j in jobs if j.id in key}
