@@ -134,12 +134,19 @@ class Scheduler:
         self._admission: dict[tuple[int, str, tuple[str, ...], tuple[str, ...]], _Admission] = {}
         self._evicting: dict[int, float] = {}  # job -> time its eviction takes effect
         self._claims: dict[int, set[int]] = {}  # reclaiming job -> victims not yet gone
+        # GPUs of victims already gone, held for their claiming job (ids below HOLD_BASE)
+        self._holds: dict[int, list[int]] = {}
+        self._claim_of: dict[int, tuple[int, str, int]] = {}  # claimer -> leaf, model, GPUs
         self._reclaim_at: dict[int, float] = {}  # job -> last reclaim attempt
         self._by_model: dict[int, tuple[tuple[str, tuple[int, ...]], ...]] = {}
         # per cluster: running jobs that borrowed at start, in victim order
         self._borrowers: list[SortedList] = [SortedList() for _ in fleet.clusters]
         self.preemptions: dict[int, int] = {}
         self.failures: dict[int, int] = {}
+        # Waiting jobs (not parked) of tenants with a guarantee on their line, per leaf, and
+        # whether usage fell on such a line since the last pass (then they are looked at).
+        self._gq: dict[int, SortedList] = {}
+        self._gsweep = False
         self.down: dict[int, int] = {}  # domain -> GPUs out of service
         # Power: IT watts a busy GPU of each cluster draws (its node's share), busy watts per
         # site, and the caps in force (site index -> watts).
@@ -328,6 +335,8 @@ class Scheduler:
         self._key[job.id] = self.policy.order(job)
         self._new.append(job)
         self._unqueued.add(job.id)  # queued by the next pass unless it starts at once
+        if self.quota is not None:
+            tenants.watch(self, job.id)
 
     def _queue(self, job_id: int) -> None:
         """Put a pending job in its shape's queue (new jobs wait outside until a pass)."""
@@ -349,6 +358,8 @@ class Scheduler:
             self._parked[self._leaf[job_id]].remove((key, job_id))
         else:
             shape.queue.remove((key, job_id))
+        if self._gq:
+            tenants.unwatch(self, job_id, key)
 
     def _end(self, job_id: int, now: float, cancelled: bool) -> None:
         run = self.running.pop(job_id, None)
@@ -366,9 +377,9 @@ class Scheduler:
             if self._fair is not None:
                 self._fair.ended(c.leaf, c.flavor, c.gpus, now)
             tenants.release_charge(self, job_id, now - run.start)
-            if self._evicting.pop(job_id, None) is not None:
-                for victims in self._claims.values():
-                    victims.discard(job_id)
+            self._evicting.pop(job_id, None)
+            if self._claims:
+                tenants.hold_for_claim(self, job_id, run.allocation)
         resv = self._resv
         early = cancelled or now < run.planned_end - _EPS
         if resv is not None and early and ci in self._job_shape_clusters(resv.job_id):
@@ -443,7 +454,12 @@ class Scheduler:
                 self._boundary < len(q.boundaries) and now >= q.boundaries[self._boundary]
             ):
                 tenants.unpark(self, now)
-            return first + self._decide(now)
+            out = first + self._decide(now)
+            if self._gsweep:
+                self._gsweep = False
+                if self._gq:
+                    tenants.guarantee_sweep(self, now, out)
+            return out
         return self._decide(now)
 
     def _decide(self, now: float) -> list[Decision]:
@@ -644,6 +660,8 @@ class Scheduler:
                 if isinstance(started, Start):
                     out.append(started)
                     continue
+            if self.quota is not None and tenants.guaranteed_start(self, job, clusters, now, out):
+                continue
             self._queue(job.id)
         return out
 
@@ -673,7 +691,8 @@ class Scheduler:
         planned_s = self._planned(job, alloc.cluster)
         planned = now + planned_s
         if self.quota is not None:
-            self._claims.pop(job.id, None)  # started: the GPUs it claimed go to the queue
+            if self._claims.pop(job.id, None) is not None or job.id in self._claim_of:
+                tenants.release_holds(self, job.id)  # started: what it claimed goes back
             model = self._cluster_model[alloc.cluster]
             leaf = self._leaf[job.id]
             charge = self._charges[job.id] = self.quota.charge(

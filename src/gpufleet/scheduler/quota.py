@@ -88,6 +88,9 @@ class Quota:
         ]
         self._limits: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
         self._guarantees: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
+        self.claimed: dict[tuple[int, int], int] = {}  # (node, flavor) -> GPUs being reclaimed
+        # nodes with a guarantee somewhere on their line (their jobs may reclaim)
+        self.held_leaf = [any(nodes[n].guarantee for n in tenancy.path[x.id]) for x in nodes]
 
     # -- checks ---------------------------------------------------------------------------
     def blocked(
@@ -182,8 +185,30 @@ class Quota:
         return found
 
     def guaranteed(self, leaf: int, model: str, gpus: int) -> bool:
-        """Is the start covered by guarantees all along the path (the reclaim condition)?"""
-        return not self.borrowing(leaf, model, gpus)
+        """Is the start covered by guarantees all along the path (the reclaim condition)?
+
+        GPUs already claimed by reclaims under way on the same line count as used, so one
+        line never reclaims more than its guarantee.
+        """
+        held = self.guarantees(leaf, self.fid[model])
+        if not held:
+            return False
+        used, claimed = self.used, self.claimed
+        for n, f, q in held:  # noqa: SIM110
+            if used[n][f] + claimed.get((n, f), 0) + gpus > q:
+                return False
+        return True
+
+    def claim(self, leaf: int, model: str, gpus: int) -> None:
+        """Count (negative `gpus`: stop counting) GPUs a reclaim under way will bring."""
+        fm = self.fid[model]
+        for n in self.tenancy.path[leaf]:
+            for f in (fm, self.any):
+                left = self.claimed.get((n, f), 0) + gpus
+                if left:
+                    self.claimed[(n, f)] = left
+                else:
+                    del self.claimed[(n, f)]
 
     def over_guarantee(self, leaf: int, model: str, less: dict[tuple[int, int], int]) -> bool:
         """Is some node of the leaf's line over its guarantee, after taking `less` away?"""

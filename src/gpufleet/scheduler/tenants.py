@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sortedcontainers import SortedList
 
 from gpufleet.errors import InvariantError
+from gpufleet.fleet.state import Allocation
 from gpufleet.policy.ordering import OrderKey
 from gpufleet.scheduler.events import Decision, Preempt
 from gpufleet.tenancy.model import DATA_CLASSES
@@ -127,6 +128,7 @@ def park(core: Scheduler, job: Job, leaf: int, why: list[tuple[int, str]]) -> No
     else:
         core._job_shape[jid].queue.remove((key, jid))
     core._parked.setdefault(leaf, SortedList()).add((key, jid))
+    unwatch(core, jid, key)
     core.park_reason[jid] = why[0][1]
     for node, _ in why:
         core._waiting_on.setdefault(node, set()).add(leaf)
@@ -158,6 +160,7 @@ def unpark(core: Scheduler, now: float) -> None:
             del core.park_reason[jid]
             core._unqueued.add(jid)
             core._new.append(job)
+            watch(core, jid)
             taken += job.gpus
 
 
@@ -181,6 +184,8 @@ def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
     assert core.quota is not None
     c = core._charges.pop(job_id)
     core.quota.release(c, ran)
+    if core.quota.held_leaf[c.leaf]:
+        core._gsweep = True
     waiting = core._waiting_on
     if waiting:
         for n in core.quota.tenancy.path[c.leaf]:
@@ -199,13 +204,12 @@ def reclaim(
 
     Victims are running jobs whose line is over its guarantee (or holds none), taken
     lowest priority first, then latest started (least progress lost); each gets the grace
-    period. Tried at most once per fair-share period per job.
+    period. Tried at most once per instant per job (a pass may meet it more than once).
     """
     q = core.quota
     if q is None or not q.tenancy.preemption.reclaim or job.id in core._claims:
         return
-    last = core._reclaim_at.get(job.id)
-    if last is not None and now < last + q.tenancy.fair_share.period_s:
+    if core._reclaim_at.get(job.id) == now:
         return
     core._reclaim_at[job.id] = now
     leaf = core._leaf[job.id]
@@ -213,14 +217,15 @@ def reclaim(
         model = core._cluster_model[ci]
         if not q.guaranteed(leaf, model, job.gpus):
             continue
-        victims = victims_for(core, job, ci)
-        if victims:
-            preempt(core, job, ci, victims, now, out)
+        plan = victims_for(core, job, ci)
+        if plan is not None:
+            preempt(core, job, ci, plan, now, out)
             return
 
 
-def victims_for(core: Scheduler, job: Job, ci: int) -> list[int] | None:
-    """The fewest reclaimable jobs on cluster `ci`, in victim order, that make `job` fit."""
+def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocation] | None:
+    """The fewest reclaimable jobs on cluster `ci`, in victim order, that make `job` fit,
+    and where it will then go."""
     q = core.quota
     assert q is not None
     model = core._cluster_model[ci]
@@ -230,35 +235,55 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> list[int] | None:
         return None
     less: dict[tuple[int, int], int] = {}
     taken: list[int] = []
-    found = False
+    found: Allocation | None = None
     path = q.tenancy.path
-    for _, _, _, v in order:
-        if v in core._evicting:
+    claimed = set().union(*core._claims.values()) if core._claims else set()
+    # Jobs already on their way out for a claim that no longer needs them (its job started
+    # elsewhere or ended) come first: they cost nothing more.
+    orphans = [e for e in order if e[3] in core._evicting and e[3] not in claimed]
+    for _, _, _, v in [*orphans, *order]:
+        if v in taken or (v in core._evicting and v in claimed):
             continue
         c = core._charges[v]
-        if not q.over_guarantee(c.leaf, model, less):
+        if v not in core._evicting and not q.over_guarantee(c.leaf, model, less):
             continue
         for n in path[c.leaf]:
             less[(n, fm)] = less.get((n, fm), 0) + c.gpus
             less[(n, fa)] = less.get((n, fa), 0) + c.gpus
         core.state.release(v)
         taken.append(v)
-        if core.policy.placement(job.gpus, job.topology, (ci,), core.state, None) is not None:
-            found = True
+        found = core.policy.placement(job.gpus, job.topology, (ci,), core.state, None)
+        if found is not None:
             break
     for v in taken:
         core.state.take(v, core.running[v].allocation)
-    return taken if found else None
+    return (taken, found) if found is not None else None
 
 
 def preempt(
-    core: Scheduler, job: Job, ci: int, victims: list[int], now: float, out: list[Decision]
+    core: Scheduler,
+    job: Job,
+    ci: int,
+    plan: tuple[list[int], Allocation],
+    now: float,
+    out: list[Decision],
 ) -> None:
+    """Preempt the victims (with grace) and hold, for `job`, the free GPUs of its planned
+    allocation now and each victim's GPUs as it goes, so that nobody takes them meanwhile."""
     assert core.tenancy is not None
+    victims, alloc = plan
+    free = core.state.free
+    part = tuple((d, min(n, free[d])) for d, n in alloc.parts if free[d])
+    if part:
+        hid = HOLD_BASE - 2 * job.id - 1
+        core.state.take(hid, Allocation(ci, part))
+        core._holds.setdefault(job.id, []).append(hid)
     at = now + core.tenancy.preemption.grace_s
     ends = core._ends[ci]
     for v in victims:
         run = core.running[v]
+        if v in core._evicting:
+            continue  # an orphan of an earlier claim: it already leaves, and sooner
         core._evicting[v] = at
         if run.planned_end > at:
             ends.remove((run.planned_end, v))
@@ -266,6 +291,11 @@ def preempt(
             ends.add((at, v))
         out.append(Preempt(v, at, f"reclaimed for job {job.id} of {job.tenant}"))
     core._claims[job.id] = set(victims)
+    model = core._cluster_model[ci]
+    q = core.quota
+    assert q is not None
+    q.claim(core._leaf[job.id], model, job.gpus)
+    core._claim_of[job.id] = (core._leaf[job.id], model, job.gpus)
     core._resv = None
 
 
@@ -284,6 +314,7 @@ def claimed_starts(core: Scheduler, now: float) -> list[Decision]:
     out: list[Decision] = []
     for jid in sorted(j for j, vs in core._claims.items() if not vs):
         del core._claims[jid]
+        release_holds(core, jid)
         job = core.pending.get(jid)
         if job is None or jid in core.park_reason:
             continue
@@ -297,12 +328,40 @@ def claimed_starts(core: Scheduler, now: float) -> list[Decision]:
     return out
 
 
+# Allocation ids of held GPUs: HOLD_BASE - 2 x victim id for a victim's GPUs, and
+# HOLD_BASE - 2 x job id - 1 for the free GPUs a claiming job holds from the start.
+HOLD_BASE = -(1 << 40)
+
+
+def hold_for_claim(core: Scheduler, victim: int, alloc: Allocation) -> None:
+    """A victim of a claim is gone: keep its GPUs for the claiming job, so that nobody (the
+    victim itself, queued again, least of all) takes them before the claim completes."""
+    for claimer, victims in core._claims.items():
+        if victim in victims:
+            victims.discard(victim)
+            hid = HOLD_BASE - 2 * victim
+            core.state.take(hid, alloc)
+            core._holds.setdefault(claimer, []).append(hid)
+            return
+
+
+def release_holds(core: Scheduler, claimer: int) -> None:
+    """The claim of `claimer` is over (it starts, or it no longer waits): free what it held."""
+    for hid in core._holds.pop(claimer, ()):
+        core._dirty.add(core.state.release(hid).cluster)
+    counted = core._claim_of.pop(claimer, None)
+    if counted is not None and core.quota is not None:
+        leaf, model, gpus = counted
+        core.quota.claim(leaf, model, -gpus)
+
+
 def forget(core: Scheduler, job_id: int) -> None:
     """Drop what the tenancy side keeps about a job that has ended for good."""
     if core.quota is not None:
         core._leaf.pop(job_id, None)
         core._reclaim_at.pop(job_id, None)
         core._claims.pop(job_id, None)  # its victims' evictions still run
+        release_holds(core, job_id)
 
 
 def merged_keys(core: Scheduler, jobs: list[Job]) -> dict[int, OrderKey]:
@@ -310,3 +369,79 @@ def merged_keys(core: Scheduler, jobs: list[Job]) -> dict[int, OrderKey]:
     assert core._fair is not None
     ranks, leaf, key = core._fair.ranks, core._leaf, core._key
     return {j.id: (ranks[leaf[j.id]], *key[j.id]) for j in jobs if j.id in key}
+
+
+def guaranteed_start(
+    core: Scheduler, job: Job, clusters: tuple[int, ...], now: float, out: list[Decision]
+) -> bool:
+    """A new job within its guarantees behind a blocked job: start it now, or reclaim for it.
+
+    Order among tenants never costs a tenant its guarantee: a job whose whole line is within
+    its guarantees does not wait behind another tenant's borrowing job (nor that job's
+    reservation); it starts on free GPUs if they fit it, else it reclaims borrowed ones. A
+    blocked job that is itself within its guarantees keeps its place and its reservation.
+    Returns True when the job started.
+    """
+    q = core.quota
+    assert q is not None
+    blocked = core._blocked
+    if blocked is None or blocked[1] == job.id:
+        return False
+    leaf = core._leaf[job.id]
+    mine = tuple(ci for ci in clusters if q.guaranteed(leaf, core._cluster_model[ci], job.gpus))
+    if not mine:
+        return False
+    head = core.pending.get(blocked[1])
+    if head is not None:
+        hl = core._leaf[head.id]
+        shape = core._job_shape[head.id]
+        if head.id not in core._claims and any(
+            q.guaranteed(hl, core._cluster_model[ci], head.gpus) for ci in shape.clusters
+        ):
+            return False  # guaranteed work ahead: the usual order and reservation hold
+    alloc = core._place(job, mine, None)
+    if alloc is not None:
+        out.append(core._start(job, alloc, now))
+        core._resv = None  # the reserved head's promise may no longer hold: plan it again
+        return True
+    reclaim(core, job, mine, now, out)
+    return False
+
+
+def watch(core: Scheduler, job_id: int) -> None:
+    """Keep a waiting job of a tenant with a guarantee on its line where sweeps find it."""
+    assert core.quota is not None
+    leaf = core._leaf[job_id]
+    if core.quota.held_leaf[leaf]:
+        found = core._gq.get(leaf)
+        if found is None:
+            found = core._gq[leaf] = SortedList()
+        found.add((core._key[job_id], job_id))
+
+
+def unwatch(core: Scheduler, job_id: int, key: OrderKey) -> None:
+    leaf = core._leaf.get(job_id)
+    found = core._gq.get(leaf) if leaf is not None else None
+    if found is not None and (key, job_id) in found:
+        found.remove((key, job_id))
+        if not found:
+            del core._gq[leaf]  # type: ignore[arg-type]
+
+
+GUARANTEE_SCAN = 4  # waiting jobs per tenant a sweep looks at
+
+
+def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
+    """After usage fell on a guaranteed line: waiting jobs now within their guarantees start
+    or reclaim, wherever they sit in the queue (their shape's head may be another tenant's)."""
+    for leaf in sorted(core._gq):
+        found = core._gq.get(leaf)
+        if not found:
+            continue
+        for _, jid in list(found.islice(0, GUARANTEE_SCAN)):
+            job = core.pending[jid]
+            clusters = core._gate(job, core._job_shape[jid], now)
+            if clusters is None:
+                continue  # parked on its limits
+            if not guaranteed_start(core, job, clusters, now, out) and job.id not in core._claims:
+                break  # neither started nor claimed: later jobs of this tenant would not be
