@@ -147,6 +147,10 @@ class Scheduler:
         # whether usage fell on such a line since the last pass (then they are looked at).
         self._gq: dict[int, SortedList] = {}
         self._gsweep = False
+        self._fell: set[int] = set()  # nodes whose usage fell since the last sweep
+        self._head_verdict: tuple[int, float, bool] | None = None
+        self._sweep_at = 0
+        self._sweep_all = False
         self.down: dict[int, int] = {}  # domain -> GPUs out of service
         # Power: IT watts a busy GPU of each cluster draws (its node's share), busy watts per
         # site, and the caps in force (site index -> watts).
@@ -552,6 +556,7 @@ class Scheduler:
             self._blocked = (key, job.id)
             if self.quota is not None:
                 tenants.reclaim(self, job, clusters, now, out)
+                self._gsweep = self._sweep_all = True  # jobs behind it may be guaranteed
             if self.policy.backfill:
                 if started_before_head or (self._resv is not None and self._resv.job_id != job.id):
                     self._resv = None

@@ -186,6 +186,8 @@ def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
     core.quota.release(c, ran)
     if core.quota.held_leaf[c.leaf]:
         core._gsweep = True
+        nodes = core.quota.tenancy.nodes
+        core._fell.update(n for n in core.quota.tenancy.path[c.leaf] if nodes[n].guarantee)
     waiting = core._waiting_on
     if waiting:
         for n in core.quota.tenancy.path[c.leaf]:
@@ -385,20 +387,12 @@ def guaranteed_start(
     q = core.quota
     assert q is not None
     blocked = core._blocked
-    if blocked is None or blocked[1] == job.id:
+    if blocked is None or blocked[1] == job.id or head_holds_order(core, now):
         return False
     leaf = core._leaf[job.id]
     mine = tuple(ci for ci in clusters if q.guaranteed(leaf, core._cluster_model[ci], job.gpus))
     if not mine:
         return False
-    head = core.pending.get(blocked[1])
-    if head is not None:
-        hl = core._leaf[head.id]
-        shape = core._job_shape[head.id]
-        if head.id not in core._claims and any(
-            q.guaranteed(hl, core._cluster_model[ci], head.gpus) for ci in shape.clusters
-        ):
-            return False  # guaranteed work ahead: the usual order and reservation hold
     alloc = core._place(job, mine, None)
     if alloc is not None:
         out.append(core._start(job, alloc, now))
@@ -406,6 +400,27 @@ def guaranteed_start(
         return True
     reclaim(core, job, mine, now, out)
     return False
+
+
+def head_holds_order(core: Scheduler, now: float) -> bool:
+    """Is the blocked job within its guarantees (and not yet served by a claim)? Then the
+    usual order and its reservation hold for everyone. Asked often, so kept per instant."""
+    blocked = core._blocked
+    if blocked is None:
+        return False
+    cached = core._head_verdict
+    if cached is not None and cached[0] == blocked[1] and cached[1] == now:
+        return cached[2]
+    q = core.quota
+    assert q is not None
+    head = core.pending.get(blocked[1])
+    holds = False
+    if head is not None and head.id not in core._claims:
+        hl = core._leaf[head.id]
+        shape = core._job_shape[head.id]
+        holds = any(q.guaranteed(hl, core._cluster_model[ci], head.gpus) for ci in shape.clusters)
+    core._head_verdict = (blocked[1], now, holds)
+    return holds
 
 
 def watch(core: Scheduler, job_id: int) -> None:
@@ -429,18 +444,39 @@ def unwatch(core: Scheduler, job_id: int, key: OrderKey) -> None:
 
 
 GUARANTEE_SCAN = 4  # waiting jobs per tenant a sweep looks at
+SWEEP_LEAVES = 16  # tenants a sweep looks at (taken in turn when more qualify)
 
 
 def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
     """After usage fell on a guaranteed line: waiting jobs now within their guarantees start
-    or reclaim, wherever they sit in the queue (their shape's head may be another tenant's)."""
-    for leaf in sorted(core._gq):
+    or reclaim, wherever they sit in the queue (their shape's head may be another tenant's).
+    Only tenants under a node whose usage fell are looked at, and only while the job they
+    wait behind is not itself within its guarantees."""
+    fell = core._fell
+    core._fell = set()
+    everyone = core._sweep_all
+    core._sweep_all = False
+    if core._blocked is None or head_holds_order(core, now):
+        return
+    q = core.quota
+    assert q is not None
+    path = q.tenancy.path
+    leaves = [x for x in sorted(core._gq) if everyone or any(n in fell for n in path[x])]
+    if len(leaves) > SWEEP_LEAVES:  # bounded work per pass; the next sweep goes on from here
+        at = core._sweep_at % len(leaves)
+        leaves = (leaves[at:] + leaves[:at])[:SWEEP_LEAVES]
+        core._sweep_at += SWEEP_LEAVES
+    for leaf in leaves:
         found = core._gq.get(leaf)
         if not found:
             continue
         for _, jid in list(found.islice(0, GUARANTEE_SCAN)):
             job = core.pending[jid]
-            clusters = core._gate(job, core._job_shape[jid], now)
+            shape = core._job_shape[jid]
+            models = {core._cluster_model[ci] for ci in shape.clusters}
+            if not any(q.guaranteed(leaf, m, job.gpus) for m in models):
+                break  # this tenant is at its guarantee: its later jobs are too
+            clusters = core._gate(job, shape, now)
             if clusters is None:
                 continue  # parked on its limits
             if not guaranteed_start(core, job, clusters, now, out) and job.id not in core._claims:
