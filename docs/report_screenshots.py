@@ -2,7 +2,8 @@
 
 Run: .venv/bin/gpufleet simulate --days 3 --quiet --out /tmp/run-korea3
      .venv/bin/python docs/report_screenshots.py /tmp/run-korea3
-Writes docs/report-utilization.png (header, key figures, utilization) and docs/report-waits.png.
+Writes docs/report-utilization.png (header, key figures, utilization), docs/report-waits.png
+and docs/report-why-wait.png (why jobs wait and fragmentation).
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ def main() -> None:
             clip={"x": 0, "y": 0, "width": 1400, "height": bottom},
             full_page=True,
         )
-        page.locator("#waits").screenshot(path=str(DOCS / "report-waits.png"))
+        page.locator("section#waits").screenshot(path=str(DOCS / "report-waits.png"))
+        page.locator("section#queue").screenshot(path=str(DOCS / "report-why-wait.png"))
         browser.close()
-    print(f"wrote {DOCS / 'report-utilization.png'} and {DOCS / 'report-waits.png'}")
+    names = ("report-utilization.png", "report-waits.png", "report-why-wait.png")
+    print("wrote " + ", ".join(str(DOCS / n) for n in names))
 
 
 if __name__ == "__main__":

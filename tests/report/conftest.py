@@ -1,16 +1,22 @@
-"""Runs for the report tests: a tiny hand-checkable run and a small realistic one."""
+"""Runs for the report tests: a tiny hand-checkable run, small realistic ones (with and without
+a tenant tree), and one as gpufleet wrote it before waiting reasons, tenancy and the ledger."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from gpufleet.engine.sim import simulate
 from gpufleet.fleet.loader import load_fleet
 from gpufleet.metrics.summary import summarize
+from gpufleet.metrics.tenancy import tenancy_summary
 from gpufleet.policy.registry import resolve
 from gpufleet.report.files import write_run
+from gpufleet.tenancy.loader import load_tenancy
 from gpufleet.workload.job import Job
 from gpufleet.workload.synthetic import generate
 
@@ -53,11 +59,40 @@ def tiny_run(tmp_path: Path) -> Path:
     return out
 
 
-def _small(out: Path, policy: str) -> Path:
+# A tenant tree for small-mixed's synthetic tenants: the government groups hold the B200
+# cluster, general-01 and -02 hold guarantees the other general tenants borrow (so reclaim
+# preempts them), general-20 has a grant. Names are the workload's (`<group>-NN`).
+SMALL_TREE = """preemption: {reclaim: true, grace: 5m}
+tree:
+  - name: fleet
+    children:
+      - name: government
+        sites: [gov-cloud]
+        children:
+          - {name: national-ai-projects, guarantee: {B200: 32}, tenants: {count: 20}}
+          - {name: industry-sme-startups, guarantee: {B200: 16}, tenants: {count: 60}}
+          - {name: academia-research, guarantee: {B200: 8}, tenants: {count: 80}}
+      - name: general
+        children:
+          - {name: general-01, guarantee: {GB200: 72, RTXPRO6000: 32}}
+          - {name: general-02, guarantee: {GB200: 36}}
+          - {name: general-20, grants: [{name: award, flavor: any, gpus: 16, end: 30d}]}
+""" + "".join(f"          - {{name: general-{k:02d}}}\n" for k in range(3, 20))
+
+
+def _small(out: Path, policy: str, tree: str = "") -> Path:
     fleet = load_fleet("small-mixed")
+    tenancy = None
+    if tree:
+        path = out.parent / f"{out.name}.tenancy.yaml"
+        path.write_text(tree, encoding="utf-8")
+        tenancy = load_tenancy(path, fleet)
     jobs = generate(fleet, days=3, seed=0)
-    rec = simulate(fleet, jobs, resolve(policy), window=3 * 86400.0, seed=0)
-    write_run(rec, summarize(rec), out, scenario="small-mixed", workload="synthetic")
+    rec = simulate(fleet, jobs, resolve(policy), window=3 * 86400.0, seed=0, tenancy=tenancy)
+    metrics = summarize(rec)
+    if tenancy is not None:
+        metrics["tenancy"] = tenancy_summary(rec, tenancy)
+    write_run(rec, metrics, out, scenario="small-mixed", workload="synthetic")
     return out
 
 
@@ -71,3 +106,30 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def small_run_sjf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same workload under sjf+easy, to compare with `small_run`."""
     return _small(tmp_path_factory.mktemp("runs") / "sjf", "sjf+easy")
+
+
+@pytest.fixture(scope="session")
+def tree_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`small_run`'s workload under SMALL_TREE (quotas, reclaim, a grant), fifo+easy."""
+    return _small(tmp_path_factory.mktemp("runs") / "tree-fifo", "fifo+easy", SMALL_TREE)
+
+
+@pytest.fixture(scope="session")
+def tree_run_sjf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same under sjf+easy."""
+    return _small(tmp_path_factory.mktemp("runs") / "tree-sjf", "sjf+easy", SMALL_TREE)
+
+
+@pytest.fixture(scope="session")
+def old_run(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`small_run` as gpufleet wrote it before waiting reasons, tenancy and the ledger:
+    queue.parquet with time, pending and running only, no ledger.parquet, no tenancy block."""
+    out = tmp_path_factory.mktemp("runs") / "old"
+    shutil.copytree(small_run, out)
+    queue = pq.read_table(out / "queue.parquet", columns=["time", "pending_jobs", "running_jobs"])
+    pq.write_table(queue, out / "queue.parquet")
+    (out / "ledger.parquet").unlink()
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    metrics.pop("tenancy", None)
+    (out / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    return out

@@ -38,7 +38,7 @@ def test_report_png(small_run: Path, tmp_path: Path) -> None:
         "report", str(small_run), "-o", str(tmp_path / "r.html"), "--png", str(tmp_path / "p")
     )
     assert code == 0
-    assert stdout.count(".png\n") == 11 and (tmp_path / "p" / "power-site.png").is_file()
+    assert stdout.count(".png\n") == 14 and (tmp_path / "p" / "power-site.png").is_file()
 
 
 def test_report_bad_run_dir_is_one_line_and_exit_2(tmp_path: Path) -> None:

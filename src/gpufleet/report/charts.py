@@ -60,6 +60,7 @@ class Series:
     color: int = 0
     dash: bool = False
     group: str = ""  # legend group: toggling one entry toggles the group
+    stack: bool = False  # a filled area stacked on the chart's earlier stacked series
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,8 @@ def _trace(s: Series) -> dict[str, Any]:
         if s.dash:
             line["dash"] = "dash"
         t.update(type="scatter", mode="lines", line=line)
+        if s.stack:
+            t["stackgroup"] = "stack"
     if s.group:
         t["legendgroup"] = s.group
     return t

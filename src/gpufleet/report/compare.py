@@ -7,6 +7,7 @@ from typing import Any
 
 from gpufleet.report.charts import Chart, Series
 from gpufleet.report.run_report import RunReport, cdf_chart, cdf_series, header, time_axis
+from gpufleet.scheduler.why import CODES
 
 # Which way is better for a key figure: -1 lower, +1 higher; absent: neither. Energy is
 # neither: a run that leaves GPUs idle uses less of it.
@@ -17,10 +18,15 @@ BETTER = {
     "states.rejected": -1,
     "states.timeout": -1,
     "makespan_days": -1,
+    "queue.unusable_free_gpus.mean": -1,
+    "tenancy.preempted_runs": -1,
+    "tenancy.lost_gpu_hours": -1,
 }
 for _k in ("wait_s", "jct_s", "bounded_slowdown"):
     for _s in ("mean", "p50", "p95", "p99", "max"):
         BETTER[f"{_k}.{_s}"] = -1
+for _c in CODES:  # fewer job-hours spent waiting is better, whatever the reason
+    BETTER[f"queue.waiting_job_hours.{_c}"] = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,17 @@ class GroupCompare:
     wait_p95: tuple[float, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class TreeCompare:
+    """One tenant-tree group across runs; NaN where a run's tree has no such group."""
+
+    group: str
+    depth: int
+    share: tuple[float, ...]
+    entitlement: tuple[float, ...]
+    preempted_jobs: tuple[float, ...]
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Comparison:
     labels: tuple[str, ...]  # "A: run-name", ...
@@ -55,6 +72,7 @@ class Comparison:
     figures: tuple[FigureRow, ...]
     groups: tuple[GroupCompare, ...]
     charts: tuple[Chart, ...]
+    tree: tuple[TreeCompare, ...] = ()  # empty when no run had a tenant tree
 
 
 def _letter(i: int) -> str:
@@ -90,7 +108,106 @@ def build_comparison(runs: list[RunReport]) -> Comparison:
         )
         for n in names
     )
-    return Comparison(labels, tuple(runs), info, figures, groups, _charts(labels, runs, groups))
+    tree = tree_rows(runs)
+    charts = (*_charts(labels, runs, groups), *_new_charts(labels, runs, tree))
+    return Comparison(labels, tuple(runs), info, figures, groups, charts, tree)
+
+
+def tree_rows(runs: list[RunReport]) -> tuple[TreeCompare, ...]:
+    """Tenant-tree groups of all runs, in the first tree order that lists them."""
+    order: list[tuple[str, int]] = []
+    for r in runs:
+        for row in r.tenancy.rows if r.tenancy is not None else ():
+            if row.group not in {g for g, _ in order}:
+                order.append((row.group, row.depth))
+    by_run = [{t.group: t for t in (r.tenancy.rows if r.tenancy else ())} for r in runs]
+    nan = float("nan")
+    return tuple(
+        TreeCompare(
+            group=g,
+            depth=depth,
+            share=tuple(b[g].share if g in b else nan for b in by_run),
+            entitlement=tuple(b[g].entitlement if g in b else nan for b in by_run),
+            preempted_jobs=tuple(float(b[g].preempted_jobs) if g in b else nan for b in by_run),
+        )
+        for g, depth in order
+    )
+
+
+def _new_charts(
+    labels: tuple[str, ...], runs: list[RunReport], tree: tuple[TreeCompare, ...]
+) -> list[Chart]:
+    """Waiting reasons, unusable free GPUs and tenant-tree shares: for the runs that have them."""
+    charts = []
+    waits = [(i, lb, r.waiting) for i, (lb, r) in enumerate(zip(labels, runs, strict=True))]
+    if any(w is not None for _, _, w in waits):
+        charts.append(
+            Chart(
+                id="compare-waiting-totals",
+                section="queue",
+                title="Job-hours waiting by reason, whole run",
+                x_title="reason",
+                y_title="job-hours waiting",
+                series=tuple(
+                    Series(lb, list(CODES), [float(v) for v in w.job_hours], kind="bar", color=i)
+                    for i, lb, w in waits
+                    if w is not None
+                ),
+                note="Waiting jobs x hours over each run's samples (arrivals and drain).",
+            )
+        )
+    lines = [
+        Series(lb, r.overview.unusable[0], r.overview.unusable[1], color=i)
+        for i, (lb, r) in enumerate(zip(labels, runs, strict=True))
+        if r.overview.unusable is not None
+    ]
+    if lines:
+        charts.append(
+            Chart(
+                id="compare-unusable",
+                section="queue",
+                title="Free GPUs no waiting job can use",
+                y_title="GPUs",
+                series=tuple(lines),
+                **_time(runs, "Mean of each interval when downsampled."),
+            )
+        )
+    if tree:
+        names = [t.group for t in tree]
+        charts.append(
+            Chart(
+                id="compare-tenancy-share",
+                section="tenancy",
+                title="GPU-hours share by tenant-tree group, against run A's entitlement",
+                x_title="tenant-tree group (tree order)",
+                y_title="share of the fleet",
+                series=(
+                    *(
+                        Series(lb, names, [t.share[i] for t in tree], kind="bar", color=i)
+                        for i, lb in enumerate(labels)
+                    ),
+                    Series(
+                        "entitlement (A)",
+                        names,
+                        [t.entitlement[0] for t in tree],
+                        kind="bar",
+                        color=9,
+                    ),
+                ),
+                y_percent=True,
+            )
+        )
+    return charts
+
+
+def _time(runs: list[RunReport], note: str = "") -> dict[str, Any]:
+    """Time-chart fields spanning every run; no arrivals-end mark when the runs' differ."""
+    window = max(float(r.metrics["window_days"]) for r in runs)
+    makespan = max(float(r.metrics["makespan_days"]) for r in runs)
+    kw = time_axis(window, makespan, note)
+    if len({r.metrics["window_days"] for r in runs}) > 1:
+        kw["x_mark"] = None  # arrivals end at different times
+    return kw
 
 
 def _charts(
@@ -99,15 +216,9 @@ def _charts(
     ov = [r.overview for r in runs]
     enum = list(enumerate(zip(labels, ov, strict=True)))
     names = [g.group for g in groups]
-    window = max(float(r.metrics["window_days"]) for r in runs)
-    makespan = max(float(r.metrics["makespan_days"]) for r in runs)
-    same_window = len({r.metrics["window_days"] for r in runs}) == 1
 
     def time(note: str = "") -> dict[str, Any]:
-        kw = time_axis(window, makespan, note)
-        if not same_window:
-            kw["x_mark"] = None  # arrivals end at different times
-        return kw
+        return _time(runs, note)
 
     return (
         Chart(

@@ -58,6 +58,10 @@ def figure_text(key: str, v: float) -> str:
         return f"{v:.1%}"
     if key.startswith("bounded_slowdown"):
         return f"{v:.2f}"
+    if key.startswith("queue.waiting_job_hours"):
+        return f"{v:,.0f} job-h"
+    if key.startswith("queue."):
+        return f"{v:,.1f} GPUs"
     if key == "jain_fairness":
         return f"{v:.3f}"
     if key == "energy.krw":

@@ -7,7 +7,6 @@ the file. Numbers shown on the page carry `data-metric` (their path in metrics.j
 
 from __future__ import annotations
 
-import html
 import importlib.util
 import json
 from collections.abc import Iterable
@@ -18,8 +17,10 @@ from gpufleet.report import energy as en
 from gpufleet.report.charts import Chart, figure
 from gpufleet.report.compare import Comparison, FigureRow
 from gpufleet.report.figures import figure_text
+from gpufleet.report.html_compare import lacking, tree_table
+from gpufleet.report.html_tables import energy_views, group_table, tenancy_tables, waiting_table
+from gpufleet.report.markup import esc, number
 from gpufleet.report.run_report import SECTIONS, RunReport, header
-from gpufleet.report.tables import duration_text
 
 # Figures shown as cards at the top of a run report; the rest are in the table below them.
 HEADLINE = (
@@ -64,6 +65,11 @@ th { background:#eef0f5; font-weight:600; }
 td.better { color:#007a4d; } td.worse { color:#b3261e; }
 td.differs { background:#fff4d6; }
 .note { color:var(--muted); max-width:900px; }
+td.text { text-align:left; max-width:420px; }
+#waiting-table th:nth-child(2), #grants-table th:nth-child(-n+3) { text-align:left; }
+#tenancy-table td { white-space:nowrap; }
+h3 { font-size:15px; margin:18px 0 8px; }
+section > table { margin:0 0 12px; }
 """
 
 _BOOT = """
@@ -98,16 +104,8 @@ def plotly_js() -> str:
     raise GpufleetError("the plotly package is not installed (pip install plotly)")
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _number(
-    key: str, value: float, text: str, run: int | None = None, tag: str = "td", cls: str = ""
-) -> str:
-    """A number shown as `text`, carrying its metrics key and exact value."""
-    attrs = (f' class="{cls}"' if cls else "") + ("" if run is None else f' data-run="{run}"')
-    return f'<{tag}{attrs} data-metric="{_e(key)}" data-value="{value!r}">{_e(text)}</{tag}>'
+_e = esc
+_number = number
 
 
 def _charts_json(charts: Iterable[Chart]) -> str:
@@ -125,12 +123,15 @@ def _chart_box(c: Chart) -> str:
 
 
 def _sections(charts: tuple[Chart, ...], extra: dict[str, str]) -> str:
+    """The page's sections in order; a section with neither charts nor text is left out."""
     out = []
     for sid, heading in SECTIONS:
         boxes = "".join(_chart_box(c) for c in charts if c.section == sid)
+        if not boxes and not extra.get(sid):
+            continue
+        grid = f'<div class="charts">{boxes}</div>' if boxes else ""
         out.append(
-            f'<section id="{sid}"><h2>{_e(heading)}</h2>{extra.get(sid, "")}'
-            f'<div class="charts">{boxes}</div></section>'
+            f'<section id="{sid}"><h2>{_e(heading)}</h2>{extra.get(sid, "")}{grid}</section>'
         )
     return "".join(out)
 
@@ -174,26 +175,18 @@ def run_page(r: RunReport) -> str:
     rows = "".join(
         f"<tr><th>{_e(f.label)}</th>{_number(f.key, f.value, f.text)}</tr>" for f in r.figures
     )
-    groups = "".join(
-        f"<tr><td>{_e(g.group)}</td>"
-        f"{_number(f'groups.{g.group}.jobs', g.jobs, f'{g.jobs:,}')}"
-        f"{_number(f'groups.{g.group}.gpu_hours', g.gpu_hours, f'{g.gpu_hours:,.0f}')}"
-        f"<td>{g.share:.1%}</td><td>{duration_text(g.wait_p50)}</td>"
-        f"<td>{duration_text(g.wait_p95)}</td><td>{duration_text(g.jct_p95)}</td></tr>"
-        for g in r.groups
-    )
-    group_table = (
-        "<table id='groups'><tr><th>tenant group</th><th>jobs</th><th>GPU-hours</th>"
-        "<th>share</th><th>wait p50</th><th>wait p95</th><th>JCT p95</th></tr>"
-        f"{groups}</table>"
-    )
-    omitted = "".join(f"<li>{_e(t)}</li>" for t in r.omitted)
+    extra = {
+        "queue": waiting_table(r.waiting) if r.waiting is not None else "",
+        "shares": group_table(r.groups, r.ledger is not None),
+        "tenancy": tenancy_tables(r.tenancy, r.ledger is not None) if r.tenancy is not None else "",
+        "power": _constants() + energy_views(r),
+    }
+    for sid, text in r.omitted:  # what this run's files lack, said where it would be
+        extra[sid] = extra.get(sid, "") + f'<p class="note" data-omitted="{sid}">{_e(text)}</p>'
     body = (
         f'<section id="figures"><h2>Key figures</h2><div class="cards">{cards}</div></section>'
-        + _sections(r.charts, {"shares": group_table, "power": _constants()})
+        + _sections(r.charts, extra)
         + f'<section id="all-figures"><h2>All figures</h2><table>{rows}</table></section>'
-        + f'<section id="not-shown"><h2>Not in this report</h2><ul class="note">{omitted}</ul>'
-        "</section>"
     )
     return _page(f"gpufleet run report: {r.name}", head, body, r.charts)
 
@@ -248,7 +241,11 @@ def compare_page(c: Comparison) -> str:
         f"<table id='figures-table'><tr><th>figure</th>{cols}{diff_cols}</tr>{fig_rows}</table>"
         "<p class='note'>Differences are each run minus run A; green is better, red worse.</p>"
     )
-    body = f'<section id="figures"><h2>Key figures</h2>{figures}</section>' + _sections(
-        c.charts, {"power": _constants()}
+    notes = lacking(c)
+    extra = {"queue": notes.get("queue", ""), "power": _constants()}
+    extra["tenancy"] = (tree_table(c) if c.tree else "") + notes.get("tenancy", "")
+    body = (
+        f'<section id="figures"><h2>Key figures</h2>{figures}{notes.get("figures", "")}'
+        "</section>" + _sections(c.charts, extra)
     )
     return _page(f"gpufleet comparison: {', '.join(c.labels)}", head, body, c.charts)

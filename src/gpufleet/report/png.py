@@ -56,8 +56,15 @@ def _draw(ax: Axes, chart: Chart) -> None:
     if bars:
         ax.set_xticks(np.arange(len(bars[0].x)), [str(x) for x in bars[0].x])
         ax.tick_params(axis="x", labelrotation=20)
+    base: np.ndarray | None = None  # top of the stacked areas drawn so far
     for s in chart.series:
-        if s.kind != "bar":
+        if s.stack:
+            y = np.asarray(s.y, dtype=np.float64)
+            low = np.zeros_like(y) if base is None else base
+            base = low + y
+            x = np.asarray(s.x, dtype=np.float64)
+            ax.fill_between(x, low, base, color=color(s.color), alpha=0.6, lw=0, label=s.name)
+        elif s.kind != "bar":
             ax.plot(
                 np.asarray(s.x, dtype=np.float64),
                 np.asarray(s.y, dtype=np.float64),

@@ -25,27 +25,44 @@ from gpufleet.report.reduce import (
     size_class,
 )
 from gpufleet.report.rundir import RunDir, RunInfo
+from gpufleet.report.tenant_tree import TenancyView, share_chart, tenancy_figures, tenancy_view
+from gpufleet.report.waiting import (
+    Waiting,
+    free_gpus,
+    reduce_waiting,
+    waiting_charts,
+    waiting_figures,
+)
 
 TIME_AXIS = "days since the first submission"
 
 # Page sections: (id, heading), in page order.
 SECTIONS = (
     ("use", "How full is the fleet"),
+    ("queue", "Why jobs wait"),
     ("waits", "Who waits, and how long"),
     ("shares", "Who gets what"),
+    ("tenancy", "Tenant tree: entitlements, preemption and grants"),
     ("power", "Power, energy, cost and CO2"),
 )
 
-# What the report cannot show from a run's files, and why.
-OMITTED = (
-    "Fragmentation (free GPUs that no waiting job can use) is not shown: the run record keeps "
-    "busy GPUs per cluster, not free GPUs per NVLink domain, and jobs.parquet does not keep a "
-    "job's allowed GPU models or topology need, so the files cannot tell which free GPUs a "
-    "waiting job could have used.",
-    "Reasons jobs wait are not shown: the twin records no reason for a job held in the queue "
-    "(only rejected jobs get one, and it is not written to jobs.parquet).",
-    "Entitlements and grants are not shown: the run files carry no per-group entitlement, so "
-    "GPU-hours per group have no target line.",
+# What the report leaves out when a run's files lack it, and why: (section, note).
+NO_WAITING = (
+    "queue",
+    "Why jobs wait and fragmentation are not shown: this run's queue.parquet has no "
+    "waiting_<reason> and unusable_free_gpus columns (it was written before the twin sampled "
+    "them; simulate the run again to get them).",
+)
+NO_TENANCY = (
+    "tenancy",
+    "Share against entitlement, preemption and grants are not shown: metrics.json has no "
+    "tenancy block (the run had no tenant tree: --tenancy none, a scenario without one, or a "
+    "gpufleet from before tenancy).",
+)
+NO_LEDGER = (
+    "shares",
+    "Cost and co-pay per group are not shown: the run has no ledger.parquet (written before "
+    "the ledger); `gpufleet acct --run RUN_DIR` builds the ledger from jobs.parquet.",
 )
 
 
@@ -58,6 +75,7 @@ class GroupRow:
     wait_p50: float
     wait_p95: float
     jct_p95: float
+    cost: tuple[float, float] | None = None  # (market, charged) KRW from the ledger
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -73,6 +91,7 @@ class Overview:
     jct_cdf: tuple[np.ndarray, np.ndarray]
     power_days: np.ndarray
     power_mw: np.ndarray
+    unusable: tuple[np.ndarray, np.ndarray] | None = None  # (days, unusable free GPUs)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -86,7 +105,14 @@ class RunReport:
     groups: tuple[GroupRow, ...]
     charts: tuple[Chart, ...]
     overview: Overview
-    omitted: tuple[str, ...] = OMITTED
+    waiting: Waiting | None = None  # None: queue.parquet has no waiting reasons
+    tenancy: TenancyView | None = None  # None: metrics.json has no tenancy block
+    ledger: dict[str, dict[str, float]] | None = None  # per tenant group; None: no ledger
+    omitted: tuple[tuple[str, str], ...] = ()  # (section, note) of what this run lacks
+
+    def ledger_total(self, column: str) -> float:
+        """A ledger column summed over the groups (0 without a ledger)."""
+        return sum(g[column] for g in (self.ledger or {}).values())
 
 
 def header(r: RunReport) -> list[tuple[str, str]]:
@@ -339,6 +365,7 @@ def _group_rows(run: RunDir) -> tuple[GroupRow, ...]:
         jct = (run.end - run.submit)[sel]
         p = np.percentile(wait, [50, 95]) if wait.size else np.zeros(2)
         info = m["groups"].get(g, {"jobs": 0, "gpu_hours": 0.0})
+        led = (run.ledger or {}).get(g)
         rows.append(
             GroupRow(
                 group=g,
@@ -348,9 +375,20 @@ def _group_rows(run: RunDir) -> tuple[GroupRow, ...]:
                 wait_p50=float(p[0]),
                 wait_p95=float(p[1]),
                 jct_p95=float(np.percentile(jct, 95)) if jct.size else 0.0,
+                cost=None if led is None else (led["cost_market_krw"], led["cost_charged_krw"]),
             )
         )
     return tuple(sorted(rows, key=lambda r: (-r.gpu_hours, r.group)))
+
+
+def _waiting(run: RunDir) -> tuple[Waiting | None, list[Chart]]:
+    """The queue samples' reasons and fragmentation, when the run wrote them."""
+    if run.waiting is None or run.unusable is None:
+        return None, []
+    free = free_gpus(run.queue_time, run.sample_time, run.busy, float(run.key_gpus.sum()))
+    w = reduce_waiting(run.queue_time, run.waiting, free, run.unusable)
+    charts = waiting_charts(run.queue_time, run.waiting, free, run.unusable, w, _time(run))
+    return w, charts
 
 
 def build_run_report(run: RunDir, name: str | None = None) -> RunReport:
@@ -361,11 +399,16 @@ def build_run_report(run: RunDir, name: str | None = None) -> RunReport:
     energy_charts, t_power, power = _power_charts(run, keys, e)
     ran = run.ran
     tq, q = downsample(run.queue_time / DAY, np.column_stack([run.running, run.pending]))
+    waiting, queue_charts = _waiting(run)
+    block = run.metrics.get("tenancy")
+    tenancy = tenancy_view(block, run.ledger) if isinstance(block, dict) else None
     charts = (
         *util_charts,
         _queue_chart(tq, q, _time(run)),
+        *queue_charts,
         *_cdf_charts(run),
         *_gpu_hour_charts(run),
+        *((share_chart(tenancy),) if tenancy is not None and tenancy.rows else ()),
         *energy_charts,
     )
     overview = Overview(
@@ -378,15 +421,34 @@ def build_run_report(run: RunDir, name: str | None = None) -> RunReport:
         jct_cdf=cdf_points((run.end - run.submit)[ran]),
         power_days=t_power,
         power_mw=power,
+        unusable=None if run.unusable is None else downsample(run.queue_time / DAY, run.unusable),
     )
+    figures = key_figures(run.metrics, e)
+    if waiting is not None:
+        figures += waiting_figures(waiting)
+    if tenancy is not None:
+        figures += tenancy_figures(tenancy)
+    omitted = [
+        note
+        for note, missing in (
+            (NO_WAITING, waiting is None),
+            (NO_TENANCY, tenancy is None),
+            (NO_LEDGER, run.ledger is None),
+        )
+        if missing
+    ]
     return RunReport(
         name=name or run.path.resolve().name,
         info=run.info,
         fleet_name=run.fleet.name,
         metrics=run.metrics,
         energy=e,
-        figures=key_figures(run.metrics, e),
+        figures=figures,
         groups=_group_rows(run),
         charts=charts,
         overview=overview,
+        waiting=waiting,
+        tenancy=tenancy,
+        ledger=run.ledger,
+        omitted=tuple(omitted),
     )

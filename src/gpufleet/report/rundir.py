@@ -1,7 +1,8 @@
 """Read a run directory written by `write_run` into the arrays a report needs, and its fleet.
 
 Bad input (no such directory, a missing or unreadable file, a fleet that no longer matches the
-run) raises ConfigError naming the file and what is expected.
+run) raises ConfigError naming the file and what is expected. What older runs lack (the waiting
+reasons in queue.parquet, ledger.parquet) comes back as None, so their report omits it.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import pyarrow.parquet as pq
 from gpufleet.errors import ConfigError, GpufleetError
 from gpufleet.fleet.loader import load_fleet
 from gpufleet.fleet.model import Fleet
+from gpufleet.scheduler.why import CODES
 
 _JOB_COLUMNS = ("tenant", "group", "gpus", "submit", "start", "end", "state", "site", "gpu_model")
 _RAN = ("completed", "timeout")
+# Ledger columns the report sums per tenant group (docs/accounting.md).
+LEDGER_SUMS = ("gpu_seconds", "cost_market_krw", "cost_charged_krw", "energy_kwh", "co2_kg")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,13 @@ class RunDir:
     queue_time: np.ndarray
     pending: np.ndarray
     running: np.ndarray
+    # waiting jobs per reason code (columns in CODES order) and free GPUs no waiting job could
+    # use, at the queue samples; None for runs written before queue.parquet had them
+    waiting: np.ndarray | None = None
+    unusable: np.ndarray | None = None
+    # ledger.parquet summed per tenant group: {group: {column in LEDGER_SUMS: total}}; None
+    # for runs written before the ledger
+    ledger: dict[str, dict[str, float]] | None = None
 
 
 def _need(path: Path) -> Path:
@@ -152,7 +163,7 @@ def read_run_dir(path: Path) -> RunDir:
     util = _read_parquet(
         path / "utilization.parquet", ("time", "site", "gpu_model", "busy_gpus", "total_gpus")
     )
-    queue = _read_parquet(path / "queue.parquet", ("time", "pending_jobs", "running_jobs"))
+    queue = _read_queue(path / "queue.parquet")
     sample_time, keys, key_gpus, busy = _samples(path, util)
     place_names, place = _codes(
         pc.binary_join_element_wise(jobs["site"], jobs["gpu_model"], "\x1f")
@@ -185,7 +196,46 @@ def read_run_dir(path: Path) -> RunDir:
         queue_time=_floats(queue["time"]),
         pending=_floats(queue["pending_jobs"]),
         running=_floats(queue["running_jobs"]),
+        waiting=_waiting(queue),
+        unusable=_floats(queue["unusable_free_gpus"]) if _has_reasons(queue) else None,
+        ledger=_ledger(path / "ledger.parquet"),
     )
+
+
+_REASONS = tuple(f"waiting_{c}" for c in CODES)
+
+
+def _has_reasons(queue: pa.Table) -> bool:
+    return all(c in queue.column_names for c in (*_REASONS, "unusable_free_gpus"))
+
+
+def _read_queue(path: Path) -> pa.Table:
+    """queue.parquet with the waiting reasons and unusable free GPUs when the run wrote them."""
+    try:
+        names = pq.read_schema(_need(path)).names
+    except (OSError, pa.ArrowException) as e:
+        raise ConfigError(f"{path}: cannot read Parquet file: {e}") from None
+    extra = (*_REASONS, "unusable_free_gpus")
+    wanted = ("time", "pending_jobs", "running_jobs")
+    return _read_parquet(path, wanted + (extra if all(c in names for c in extra) else ()))
+
+
+def _waiting(queue: pa.Table) -> np.ndarray | None:
+    if not _has_reasons(queue):
+        return None
+    return np.column_stack([_floats(queue[c]) for c in _REASONS]).reshape(-1, len(_REASONS))
+
+
+def _ledger(path: Path) -> dict[str, dict[str, float]] | None:
+    """ledger.parquet summed per tenant group; None when the run has no ledger."""
+    if not path.is_file():
+        return None
+    table = _read_parquet(path, ("group", *LEDGER_SUMS))
+    sums = table.group_by("group").aggregate([(c, "sum") for c in LEDGER_SUMS]).to_pydict()
+    return {
+        str(g): {c: float(sums[f"{c}_sum"][i]) for c in LEDGER_SUMS}
+        for i, g in enumerate(sums["group"])
+    }
 
 
 def _split_key(joined: str) -> tuple[str, str]:
