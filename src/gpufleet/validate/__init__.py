@@ -1,0 +1,1 @@
+"""Reproduction checks: gpufleet's replays against published results, as rows to print."""
