@@ -123,3 +123,26 @@ def test_pending_jobs_say_why_from_the_core(tmp_path: Path, db_url: str) -> None
         assert [(q["id"], q["reason"]) for q in queue] == [(ids[1], over)]
         for jid in ids:
             c.delete(f"/jobs/{jid}", headers=_h(tok["alice"]))
+
+
+def test_serve_refuses_a_missing_tenancy_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gpufleet.cli import main
+
+    args = ["serve", "--scenario", "two-nodes", "--data-dir", str(tmp_path), "--tenancy"]
+    r = CliRunner().invoke(main, [*args, str(tmp_path / "nope.yaml")])
+    assert r.exit_code == 2 and "nope.yaml: no such tenancy file" in r.output
+
+
+def test_serve_takes_the_scenarios_own_tree_by_default(tmp_path: Path) -> None:
+    app, store = build(ServeOptions(scenario="korea-2025", data_dir=tmp_path))
+    try:
+        assert app.state.engine.core.tenancy is not None
+    finally:
+        store.close()
+    app, store = build(ServeOptions(scenario="korea-2025", data_dir=tmp_path, tenancy="none"))
+    try:
+        assert app.state.engine.core.tenancy is None
+    finally:
+        store.close()

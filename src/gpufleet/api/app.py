@@ -226,5 +226,6 @@ def create_app(
 
     app.include_router(dashboard_router(_tenant, store, engine))
     app.state.metrics = metrics
+    app.state.engine = engine
     app.state.auth = _Auth(store)
     return app
