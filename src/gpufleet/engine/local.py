@@ -76,8 +76,8 @@ class LocalExecutor:
 
     def launch(self, launch: Launch) -> str:
         d = self.job_dir(launch.job_id)
-        if launch.job_id in self._jobs:
-            raise ValueError(f"job {launch.job_id} is still running here")
+        if launch.job_id in self._jobs:  # already runs here: never twice
+            return _executor_id(self._jobs[launch.job_id].procs)
         if any(d.glob("*.pid")):
             xid = self._adopt(launch.job_id, "")
             job = self._jobs.get(launch.job_id)
