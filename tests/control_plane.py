@@ -86,9 +86,10 @@ def free_port() -> int:
 class FakeExecutor:
     """Jobs 'run' on a fake clock: each ends at launch time + `runtime(launch)`."""
 
-    name = "fake"
-
-    def __init__(self, clock: FakeClock, runtime: Callable[[Launch], float]) -> None:
+    def __init__(
+        self, clock: FakeClock, runtime: Callable[[Launch], float], name: str = "fake"
+    ) -> None:
+        self.name = name
         self.clock = clock
         self.runtime = runtime
         self.launches: list[tuple[float, Launch]] = []
@@ -96,6 +97,7 @@ class FakeExecutor:
         self.cancelled: list[int] = []
         self.alive: set[int] = set()  # what reconcile says still runs (a restart test sets it)
         self.fail: set[int] = set()  # job ids whose launch raises
+        self.stopped: set[int] = set()  # cancelled runs the next poll reports
 
     def launch(self, launch: Launch) -> str:
         if launch.job_id in self.fail:
@@ -105,15 +107,20 @@ class FakeExecutor:
         return f"fake-{launch.job_id}"
 
     def cancel(self, job_id: int) -> None:
+        """Stop a run; the next poll reports it cancelled (as real executors do)."""
         self.cancelled.append(job_id)
-        self.ends.pop(job_id, None)
+        if self.ends.pop(job_id, None) is not None:
+            self.stopped.add(job_id)
 
     def poll(self) -> list[Report]:
         now = self.clock.now()
         done = sorted(j for j, t in self.ends.items() if t <= now)
         for j in done:
             del self.ends[j]
-        return [Report(j, "completed", 0) for j in done]
+        out = [Report(j, "completed", 0) for j in done]
+        out += [Report(j, "cancelled", 143, "stopped") for j in sorted(self.stopped)]
+        self.stopped.clear()
+        return out
 
     def reconcile(self, running: dict[int, str]) -> list[Report]:
         return [Report(j, "completed", 0) for j in sorted(running) if j not in self.alive]

@@ -96,3 +96,14 @@ def test_reconcile_without_executor_id_finds_the_pid_file(tmp_path: Path) -> Non
     assert _wait(new) == [Report(1, "completed", 0)]
     old.poll()
     assert os.path.exists(old.job_dir(1) / "0.rc")
+
+
+def test_a_job_launched_again_after_its_run_ended_runs_afresh(tmp_path: Path) -> None:
+    """A preempted job runs again: its earlier run's files go to run-1/, the new run starts."""
+    ex = LocalExecutor(tmp_path)
+    ex.launch(_launch(1, "echo first"))
+    assert _wait(ex) == [Report(1, "completed", 0)]
+    ex.launch(_launch(1, "echo second"))
+    assert _wait(ex) == [Report(1, "completed", 0)]
+    assert (ex.job_dir(1) / "run-1" / "0.out").read_text() == "first\n"
+    assert (ex.job_dir(1) / "0.out").read_text() == "second\n"

@@ -391,3 +391,71 @@ def test_job_past_its_time_limit_is_timeout(slurm: SlurmCluster) -> None:
     ex.launch(job(130, "sleep 300", time_limit=1))
     [report] = wait_reports(ex, 1, timeout=150)
     assert (report.job_id, report.state) == (130, "timeout")
+
+
+ROUTED_FLEET = """
+name: routed
+sites:
+  - id: lab
+    owner: Lab
+    kind: research_cloud
+    region: Daejeon
+    source: "[A] test"
+    clusters:
+      - {id: lab-h100, gpu_model: H100, gpus: 8, source: "[A] test"}
+  - id: hpc
+    owner: Center
+    kind: national_center
+    region: Daejeon
+    source: "[A] test"
+    executor:
+      kind: slurm
+      partition: %s
+      node_map: {hpc-h100-0000: %s}
+      env: {SLURM_CONF: %s, PATH: "%s"}
+    clusters:
+      - {id: hpc-h100, gpu_model: H100, gpus: 8, source: "[A] test"}
+"""
+
+
+def test_serve_routes_each_site_to_its_executor(slurm: SlurmCluster, tmp_path: Path) -> None:
+    """A fleet file whose `hpc` site names Slurm: the live engine runs that site's job with
+    sbatch (pinned to the mapped node) and the `lab` job as a local process."""
+    from gpufleet.api.service import make_executor, site_executors
+    from gpufleet.db.records import JobSpec
+    from gpufleet.db.store import Store
+    from gpufleet.engine.clock import WallClock
+    from gpufleet.engine.live import LiveEngine
+    from gpufleet.fleet.loader import load_fleet
+    from gpufleet.policy.registry import resolve
+
+    path = tmp_path / "routed.yaml"
+    path.write_text(ROUTED_FLEET % (PARTITION, slurm.node, slurm.conf, SEARCH_PATH))
+    fleet = load_fleet(str(path))
+    default = make_executor("local", fleet, tmp_path)
+    by_site = site_executors(fleet, tmp_path, default)
+    store = Store(f"sqlite:///{tmp_path / 'gpufleet.db'}")
+    engine = LiveEngine(fleet, resolve("fifo"), store, default, WallClock(), site_executors=by_site)
+    ids = {}
+    for site in ("lab", "hpc"):
+        spec = JobSpec(gpus=2, runtime=60.0, time_limit=120.0, sites=(site,), command="echo hi")
+        rec = store.add_job("t", spec, time.time())[0]
+        engine.submit(rec)
+        ids[site] = rec.id
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        engine.step()
+        if all(r.state == "completed" for r in store.jobs()):
+            break
+        time.sleep(0.2)
+    jobs = {r.site: r for r in store.jobs()}
+    assert {s: (r.state, r.executor) for s, r in jobs.items()} == {
+        "lab": ("completed", "local"),
+        "hpc": ("completed", "slurm"),
+    }, slurm.logs()
+    sid = jobs["hpc"].executor_id
+    assert sid is not None and sid.isdigit()
+    out = tmp_path / "slurm" / "hpc" / f"gpufleet-{ids['hpc']}.out"
+    assert out.read_text().strip() == "hi"
+    assert (tmp_path / "jobs" / str(ids["lab"]) / "0.out").read_text() == "hi\n"
+    store.close()

@@ -8,7 +8,7 @@ engine thread alone touches the scheduler core.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
@@ -17,11 +17,13 @@ from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from gpufleet.api.admission import Admission
 from gpufleet.api.dashboard import dashboard_router
 from gpufleet.api.metrics import Metrics
 from gpufleet.api.schemas import ClusterOut, FleetOut, JobIn, JobOut, UsageOut, to_spec
+from gpufleet.api.waiting import core_reason
 from gpufleet.db.batch import GroupCommit
-from gpufleet.db.records import ENDED, JobRecord, TenantRecord
+from gpufleet.db.records import ENDED, PENDING, JobRecord, TenantRecord
 from gpufleet.db.store import Store
 from gpufleet.engine.live import LiveEngine
 
@@ -83,6 +85,16 @@ def create_app(
     engine.observe = metrics.observe
 
     commits = GroupCommit(store, engine.clock.now, engine.submit)
+    tenancy = engine.core.tenancy  # read-only after start
+    admission = Admission(tenancy, fleet) if tenancy is not None else None
+
+    def job_out(rec: JobRecord, reasons: Mapping[int, str] | None = None) -> dict[str, Any]:
+        """The job as shown; a pending one says why it waits, the core's word first."""
+        if rec.state != PENDING:
+            return JobOut.of(rec)
+        if reasons is None:
+            reasons = engine.snapshot().park_reason
+        return JobOut.of(rec, core_reason(rec.id, reasons))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -117,15 +129,23 @@ def create_app(
         ] = None,
     ) -> Any:
         """Submit a job. It is stored before the answer; a repeated Idempotency-Key returns
-        the job that key created (status 200)."""
+        the job that key created (status 200). With a tenant tree, a tenant that is not one
+        of its leaves gets 403, and a job the tree can never run 422 naming the field:
+        checked here, so that nothing is stored (the core would only reject it later)."""
         spec = to_spec(body, fleet)
         if isinstance(spec, tuple):
             loc, msg = spec
             raise HTTPException(422, [{"loc": ["body", *loc], "msg": msg, "type": "value_error"}])
+        refusal = admission.check(who.name, spec) if admission is not None else None
+        if refusal is not None and refusal.field == "tenant":
+            raise HTTPException(403, refusal.message)
+        if refusal is not None:
+            err = {"loc": ["body", refusal.field], "msg": refusal.message, "type": "value_error"}
+            raise HTTPException(422, [err])
         rec, created = await asyncio.wrap_future(commits.submit(who.name, spec, idempotency_key))
         if not created:
             response.status_code = 200
-        return JobOut.of(rec)
+        return job_out(rec)
 
     @app.get("/jobs", response_model=list[JobOut], tags=["jobs"])
     def jobs(
@@ -135,11 +155,12 @@ def create_app(
     ) -> Any:
         """Your jobs, newest first (an admin sees every tenant's)."""
         rows = store.jobs(None if who.admin else who.name, state, limit)
-        return [JobOut.of(r) for r in rows]
+        reasons = engine.snapshot().park_reason
+        return [job_out(r, reasons) for r in rows]
 
     @app.get("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
     def show(job_id: JobId, who: Tenant) -> Any:
-        return JobOut.of(own_job(job_id, who))
+        return job_out(own_job(job_id, who))
 
     @app.delete("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
     def cancel(job_id: JobId, who: Tenant) -> Any:
@@ -151,7 +172,7 @@ def create_app(
             engine.cancel(job_id).result(timeout=CANCEL_WAIT_S)
         except TimeoutError:
             raise HTTPException(503, f"job {job_id}: cancel not confirmed in time") from None
-        return JobOut.of(own_job(job_id, who))
+        return job_out(own_job(job_id, who))
 
     @app.get("/acct", response_model=list[UsageOut], tags=["accounting"])
     def acct(who: Tenant) -> Any:
@@ -205,5 +226,6 @@ def create_app(
 
     app.include_router(dashboard_router(_tenant, store, engine))
     app.state.metrics = metrics
+    app.state.engine = engine
     app.state.auth = _Auth(store)
     return app

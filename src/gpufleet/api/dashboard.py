@@ -172,8 +172,8 @@ def dashboard_data(
 
 
 def _queued(r: JobRecord, fleet: Fleet, snap: Snapshot) -> QueuedJob:
-    # A reason the engine stored wins; today only ends carry one, so it is mostly computed.
-    reason = r.reason or waiting_reason(r.spec, fleet, snap.cluster_free)
+    # The core's own reason (quota, grants) wins over the estimate from free GPUs.
+    reason = snap.park_reason.get(r.id) or waiting_reason(r.spec, fleet, snap.cluster_free)
     return QueuedJob(
         id=r.id,
         tenant=r.tenant,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_
 
 from gpufleet.db.records import JobRecord, JobSpec
 from gpufleet.fleet.model import Fleet
+from gpufleet.tenancy.model import DATA_CLASSES
 from gpufleet.workload.units import parse_duration
 
 # Jobs that name no time limit get this one, so the core can plan around them [A] (one day,
@@ -51,6 +52,20 @@ class JobIn(BaseModel):
     env: dict[EnvName, Annotated[str, Field(max_length=65536)]] = Field(
         default_factory=dict, max_length=256
     )
+    data_class: str = Field(
+        default="",
+        max_length=32,
+        description="which sites may hold the job's data: "
+        + ", ".join(DATA_CLASSES)
+        + " (default: the tenant's, from the tenant tree)",
+    )
+
+    @field_validator("data_class")
+    @classmethod
+    def _data_class(cls, v: str) -> str:
+        if v and v not in DATA_CLASSES:
+            raise ValueError(f"unknown data class {v!r}; valid: {', '.join(DATA_CLASSES)}")
+        return v
 
     @field_validator("time_limit")
     @classmethod
@@ -117,6 +132,7 @@ def to_spec(body: JobIn, fleet: Fleet) -> JobSpec | FieldError:
         command=body.command,
         script=body.script,
         env=tuple(sorted(body.env.items())),
+        data_class=body.data_class,
     )
 
 
@@ -164,9 +180,13 @@ class JobOut(BaseModel):
     exit_code: int | None
     reason: str
     idempotency_key: str | None
+    data_class: str
+    preempt_at: float | None
+    preemptions: int
 
     @staticmethod
-    def of(r: JobRecord) -> dict[str, Any]:
+    def of(r: JobRecord, reason: str | None = None) -> dict[str, Any]:
+        """The job as shown; `reason` (why a pending job waits) replaces the stored one."""
         s = r.spec
         nodes = (r.allocation or {}).get("nodes", [])
         return {
@@ -195,8 +215,11 @@ class JobOut(BaseModel):
             "executor": r.executor,
             "executor_id": r.executor_id,
             "exit_code": r.exit_code,
-            "reason": r.reason,
+            "reason": r.reason if reason is None else reason,
             "idempotency_key": r.idempotency_key,
+            "data_class": s.data_class,
+            "preempt_at": r.preempt_at,
+            "preemptions": r.preemptions,
         }
 
 

@@ -1,16 +1,19 @@
-"""Why a pending job waits, in words a tenant can act on, from what the API can see.
+"""Why a pending job waits, in words a tenant can act on.
 
-The scheduler core does not yet say why it holds a job (a `Hold(job, reason)` decision is to
-come), so this guesses from the job's request and the free GPUs now. It is one function on
-purpose: when the core reports its own reasons, they replace this call and nothing else.
+The core says why when it holds a job back on its tenant tree (quota, grants:
+`Scheduler.park_reason`, published by the engine's snapshot); that always wins. Otherwise the
+job waits for GPUs or its turn, and `waiting_reason` guesses which from its request and the
+free GPUs now (the dashboard); the job API says the short `QUEUED` instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from gpufleet.db.records import JobSpec
 from gpufleet.fleet.model import Fleet
+
+QUEUED = "waiting for GPUs or its turn in the queue"
 
 _WITHIN = {"domain": "one NVLink domain", "block": "one block", "any": "one cluster"}
 
@@ -35,3 +38,8 @@ def waiting_reason(spec: JobSpec, fleet: Fleet, cluster_free: Sequence[int]) -> 
     if most < spec.gpus:
         return f"{asked}; the most free in one allowed cluster is {most}"
     return f"{asked}; {most} are free in one allowed cluster: it waits its turn"
+
+
+def core_reason(job_id: int, park_reason: Mapping[int, str]) -> str:
+    """The core's reason for holding the job back, else the generic `QUEUED`."""
+    return park_reason.get(job_id) or QUEUED

@@ -40,6 +40,12 @@ _DATABASE_HELP = "postgresql://USER@HOST[:PORT]/DB instead of SQLite in the data
 )
 @click.option("--policy", default=DEFAULT_POLICY, show_default=True, help="ORDER[+easy]")
 @click.option("--placement", default="topo-best-fit", show_default=True)
+@click.option(
+    "--tenancy",
+    default="auto",
+    show_default=True,
+    help="auto (the scenario's tenant tree, if it has one), none, or FILE.yaml",
+)
 def serve(
     scenario: str,
     data_dir: Path,
@@ -49,13 +55,16 @@ def serve(
     executor: str,
     policy: str,
     placement: str,
+    tenancy: str,
 ) -> None:
-    """Run the control plane: REST API, scheduler core and executor in one process."""
+    """Run the control plane: REST API, scheduler core and executor in one process.
+
+    --executor runs the jobs of sites whose fleet entry names no `executor:` of its own."""
     import uvicorn
 
     from gpufleet.api.service import ServeOptions, build
 
-    opts = ServeOptions(scenario, data_dir, database, executor, policy, placement)
+    opts = ServeOptions(scenario, data_dir, database, executor, policy, placement, tenancy=tenancy)
     app, store = build(opts)
     where = database.split("@")[-1] if database else str(data_dir)
     click.echo(f"gpufleet: serving {scenario} on http://{host}:{port} (state: {where})", err=True)
@@ -244,7 +253,7 @@ def _print_one(j: dict[str, Any], output: str) -> None:
     for key, value in j.items():
         if key == "nodes":
             value = " ".join(f"{n['node']}:{','.join(map(str, n['gpus']))}" for n in value)
-        elif key in ("submit", "start", "end"):
+        elif key in ("submit", "start", "end", "preempt_at"):
             value = _when(value)
         click.echo(f"{key:<16} {value if value not in (None, '') else '-'}")
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from gpufleet.db.records import PENDING, RUNNING
 from gpufleet.db.schema import EventRow, JobRow
-from gpufleet.db.store import Store
+from gpufleet.db.store import Store, ran_at_all, used_gpu_seconds
 
 # Event kinds that are not decisions: a submission is the tenant's act, not the scheduler's.
 _NOT_DECISIONS = ("submit",)
@@ -66,10 +66,9 @@ def recent_decisions(store: Store, limit: int, tenant: str | None = None) -> lis
 def group_usage(store: Store, now: float, tenant: str | None = None) -> list[GroupUsage]:
     """GPU-seconds per tenant group over started jobs, running jobs up to `now`, as
     `Store.usage` counts them per tenant."""
-    ran = func.coalesce(JobRow.end, now) - JobRow.start
     q = (
-        select(JobRow.group, func.count(), func.coalesce(func.sum(JobRow.gpus * ran), 0.0))
-        .where(JobRow.start.is_not(None))
+        select(JobRow.group, func.count(), func.coalesce(func.sum(used_gpu_seconds(now)), 0.0))
+        .where(ran_at_all())
         .group_by(JobRow.group)
         .order_by(JobRow.group)
     )

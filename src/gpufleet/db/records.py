@@ -40,6 +40,7 @@ class JobSpec:
     command: str | None = None
     script: str | None = None
     env: tuple[tuple[str, str], ...] = ()
+    data_class: str = ""  # empty: the tenant's default in the tenant tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,11 @@ class JobRecord:
     exit_code: int | None = None
     reason: str = ""
     idempotency_key: str | None = None
+    # Reclaim: when the current run is to be stopped (None: it is not), how often the job
+    # was preempted, and the GPU-seconds its earlier, preempted runs used.
+    preempt_at: float | None = None
+    preemptions: int = 0
+    preempted_gpu_seconds: float = 0.0
 
     def to_job(self) -> Job:
         s = self.spec
@@ -88,6 +94,7 @@ class JobRecord:
             time_limit=s.time_limit,
             group=s.group,
             sites=s.sites,
+            data_class=s.data_class,
         )
 
 
@@ -116,6 +123,17 @@ class Ended:
     state: str
     time: float
     exit_code: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Evicted:
+    """A preempted run that has stopped: the job waits again; its run's GPU-seconds stay
+    accounted."""
+
+    job_id: int
+    time: float
+    gpu_seconds: float
     reason: str = ""
 
 

@@ -68,10 +68,14 @@ class JobRow(Base):
     executor_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    data_class: Mapped[str] = mapped_column(String(32), default="")
+    preempt_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    preemptions: Mapped[int] = mapped_column(Integer, default=0)
+    preempted_gpu_seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class EventRow(Base):
-    """The log of what happened to jobs: submit, start, end, cancel, reject."""
+    """The log of what happened to jobs: submit, start, end, cancel, reject, preempt, evict."""
 
     __tablename__ = "events"
 

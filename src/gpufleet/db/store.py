@@ -22,6 +22,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     type_coerce,
     update,
@@ -33,6 +34,7 @@ from gpufleet.db.records import (
     PENDING,
     RUNNING,
     Ended,
+    Evicted,
     JobRecord,
     JobSpec,
     Live,
@@ -102,6 +104,10 @@ _JOB_COLUMNS = (
     JobRow.exit_code,
     JobRow.reason,
     JobRow.idempotency_key,
+    JobRow.data_class,
+    JobRow.preempt_at,
+    JobRow.preemptions,
+    JobRow.preempted_gpu_seconds,
 )
 
 
@@ -127,6 +133,9 @@ def _row(n: NewJob, now: float) -> dict[str, Any]:
         "env": dict(spec.env),
         "idempotency_key": n.idempotency_key,
         "reason": "",
+        "data_class": spec.data_class,
+        "preemptions": 0,
+        "preempted_gpu_seconds": 0.0,
     }
 
 
@@ -173,6 +182,10 @@ def _record(r: Any) -> JobRecord:
         exit_code,
         reason,
         idempotency_key,
+        data_class,
+        preempt_at,
+        preemptions,
+        preempted_gpu_seconds,
     ) = r
     env = _json(env)
     spec = JobSpec(
@@ -190,6 +203,7 @@ def _record(r: Any) -> JobRecord:
         command,
         script,
         tuple(sorted(env.items())) if env else (),
+        data_class or "",
     )
     return JobRecord(
         id_,
@@ -207,7 +221,22 @@ def _record(r: Any) -> JobRecord:
         exit_code,
         reason,
         idempotency_key,
+        preempt_at,
+        int(preemptions or 0),
+        float(preempted_gpu_seconds or 0.0),
     )
+
+
+def used_gpu_seconds(now: float) -> Any:
+    """SQL for a job's GPU-seconds: its current or last run (up to `now` while it runs)
+    plus its preempted runs."""
+    ran = func.coalesce(JobRow.end, now) - JobRow.start
+    return func.coalesce(JobRow.gpus * ran, 0.0) + JobRow.preempted_gpu_seconds
+
+
+def ran_at_all() -> Any:
+    """SQL: the job has run, now or before a preemption."""
+    return or_(JobRow.start.is_not(None), JobRow.preemptions > 0)
 
 
 class Store:
@@ -450,12 +479,66 @@ class Store:
             if events:
                 conn.execute(insert(EventRow), events)
 
+    def record_preempt(self, job_id: int, at: float, reason: str, now: float) -> None:
+        """A running job is to be stopped at `at` (reclaim): kept with the job so that a
+        restart still stops it, and logged."""
+        with self._writing(), self.engine.begin() as conn:
+            done = conn.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.state == RUNNING)
+                .values(preempt_at=at, reason=reason)
+            )
+            if done.rowcount:
+                conn.execute(
+                    insert(EventRow).values(
+                        time=now,
+                        job_id=job_id,
+                        kind="preempt",
+                        detail={"at": at, "reason": reason},
+                    )
+                )
+
+    def record_evicted(self, evicted: Sequence[Evicted]) -> None:
+        """Preempted runs that have stopped: each job waits again (pending, no allocation),
+        its preemptions counted and the run's GPU-seconds kept for accounting."""
+        if not evicted:
+            return
+        with self._writing(), self.engine.begin() as conn:
+            events = []
+            for e in evicted:
+                done = conn.execute(
+                    update(JobRow)
+                    .where(JobRow.id == e.job_id, JobRow.state == RUNNING)
+                    .values(
+                        state=PENDING,
+                        start=None,
+                        end=None,
+                        cluster=None,
+                        site=None,
+                        allocation=None,
+                        executor=None,
+                        executor_id=None,
+                        exit_code=None,
+                        preempt_at=None,
+                        reason="",
+                        preemptions=JobRow.preemptions + 1,
+                        preempted_gpu_seconds=JobRow.preempted_gpu_seconds + e.gpu_seconds,
+                    )
+                )
+                if done.rowcount:
+                    detail = {"gpu_seconds": e.gpu_seconds, "reason": e.reason}
+                    events.append(
+                        {"time": e.time, "job_id": e.job_id, "kind": "evicted", "detail": detail}
+                    )
+            if events:
+                conn.execute(insert(EventRow), events)
+
     def usage(self, now: float, tenant: str | None = None) -> list[Usage]:
-        """GPU-seconds per tenant over started jobs; running jobs count up to `now`."""
-        ran = func.coalesce(JobRow.end, now) - JobRow.start
+        """GPU-seconds per tenant over started jobs; running jobs count up to `now`, and
+        preempted runs of jobs that wait again count too."""
         q = (
-            select(JobRow.tenant, func.count(), func.coalesce(func.sum(JobRow.gpus * ran), 0.0))
-            .where(JobRow.start.is_not(None))
+            select(JobRow.tenant, func.count(), func.coalesce(func.sum(used_gpu_seconds(now)), 0.0))
+            .where(ran_at_all())
             .group_by(JobRow.tenant)
             .order_by(JobRow.tenant)
         )

@@ -7,7 +7,8 @@ crash of the control plane; after a restart `reconcile` adopts it by pid (checke
 process start time, so a reused pid is not mistaken for it) or reads its exit code.
 
 Files, under `<root>/jobs/<job id>/`: `launch.json` (deadline), `script.sh` (a batch script),
-and per node rank k: `k.out`, `k.err`, `k.pid`, `k.rc`.
+and per node rank k: `k.out`, `k.err`, `k.pid`, `k.rc`. A job launched again after a
+preemption finds its earlier run's files moved into `run-<n>/` there.
 """
 
 from __future__ import annotations
@@ -75,9 +76,17 @@ class LocalExecutor:
 
     def launch(self, launch: Launch) -> str:
         d = self.job_dir(launch.job_id)
+        if launch.job_id in self._jobs:  # already runs here: never twice
+            return _executor_id(self._jobs[launch.job_id].procs)
         if any(d.glob("*.pid")):
-            # Launched before (a crash came between launch and its record): never twice.
-            return self._adopt(launch.job_id, "")
+            xid = self._adopt(launch.job_id, "")
+            job = self._jobs.get(launch.job_id)
+            if job is not None and not all(self._ended(job, r) for r in range(len(job.procs))):
+                # Launched before (a crash came between launch and its record): never twice.
+                return xid
+            # An earlier run that has ended (it was preempted): keep its files aside.
+            self._jobs.pop(launch.job_id, None)
+            _set_aside(d)
         d.mkdir(parents=True, exist_ok=True)
         if launch.script is not None:
             path = d / "script.sh"
@@ -210,6 +219,18 @@ class LocalExecutor:
         if not bad:
             return Report(job_id, COMPLETED, 0)
         return Report(job_id, FAILED, code, f"exit codes {codes}")
+
+
+def _set_aside(d: Path) -> None:
+    """Move an ended run's files into `d/run-<n>/` (n = 1, 2, ...) before the next run."""
+    n = 1
+    while (d / f"run-{n}").exists():
+        n += 1
+    dest = d / f"run-{n}"
+    dest.mkdir()
+    for f in d.iterdir():
+        if f.is_file():
+            f.rename(dest / f.name)
 
 
 def _executor_id(procs: list[_Proc]) -> str:

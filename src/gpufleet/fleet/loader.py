@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -13,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from gpufleet.errors import ConfigError
 from gpufleet.fleet.catalog import CATALOG, GpuModel
-from gpufleet.fleet.model import Cluster, Fleet, Site
+from gpufleet.fleet.model import Cluster, Fleet, Site, SiteExecutor
 from gpufleet.yamlfile import error_at, load_yaml, validate
 
 # Domain presets: (GPUs per NVLink domain, GPUs per node, domains per block by default).
@@ -63,6 +64,24 @@ def _date_text(v: object) -> object:
 DateText = Annotated[str, BeforeValidator(_date_text)]
 
 
+_SLURM_ONLY = ("partition", "account", "accounts", "node_map", "env", "binaries", "extra_args")
+
+
+class _ExecutorIn(BaseModel):
+    """A site's `executor:` block; the Slurm options are refused for `kind: local`."""
+
+    model_config = _STRICT
+    kind: Literal["local", "slurm"]
+    partition: str | None = Field(default=None, min_length=1)
+    account: str | None = Field(default=None, min_length=1)
+    accounts: dict[str, str] = {}
+    gres: str = Field(default="gpu", pattern=r"^[A-Za-z0-9_]+(:[A-Za-z0-9_.-]+)?$")
+    node_map: dict[str, str] = {}
+    env: dict[str, str] = {}
+    binaries: str | None = Field(default=None, min_length=1)
+    extra_args: tuple[str, ...] = ()
+
+
 class _SiteIn(BaseModel):
     model_config = _STRICT
     id: str = Field(min_length=1)
@@ -79,6 +98,7 @@ class _SiteIn(BaseModel):
     online: DateText = ""
     source: str = Field(min_length=1)
     clusters: list[ClusterIn] = Field(min_length=1)
+    executor: _ExecutorIn | None = None
 
 
 class _ScenarioIn(BaseModel):
@@ -153,7 +173,46 @@ def load_fleet(name_or_path: str) -> Fleet:
         for ci, c in enumerate(s.clusters):
             loc = ("sites", si, "clusters", ci)
             clusters.append(build_cluster(c, s.id, models, seen_clusters, path, node, loc))
+        if s.executor is not None:
+            site_clusters = clusters[len(clusters) - len(s.clusters) :]
+            sites[-1] = replace(
+                sites[-1], executor=_executor(s.executor, site_clusters, path, node, si)
+            )
     return Fleet.build(sc.name, sc.description, tuple(sites), tuple(clusters), models, sc.sources)
+
+
+def _executor(
+    e: _ExecutorIn, clusters: list[Cluster], path: Path, node: yaml.Node | None, si: int
+) -> SiteExecutor:
+    """The site's executor; node_map keys must be nodes of the site's clusters."""
+    loc: tuple[int | str, ...] = ("sites", si, "executor")
+    if e.kind == "local":
+        for name in _SLURM_ONLY:
+            if name in e.model_fields_set:
+                raise error_at(path, node, (*loc, name), f"{name} is for kind: slurm only")
+    if e.account is not None and e.accounts:
+        raise error_at(path, node, (*loc, "accounts"), "give account or accounts, not both")
+    nodes = {f"{c.id}-{k:04d}" for c in clusters for k in range(c.gpus // c.node_gpus)}
+    for name in e.node_map:
+        if name not in nodes:
+            example = min(nodes)
+            raise error_at(
+                path,
+                node,
+                (*loc, "node_map", name),
+                f"{name!r} is not a node of this site (nodes are named like {example!r})",
+            )
+    return SiteExecutor(
+        kind=e.kind,
+        partition=e.partition,
+        account=e.account,
+        accounts=tuple(sorted(e.accounts.items())),
+        gres=e.gres,
+        node_map=tuple(sorted(e.node_map.items())),
+        env=tuple(sorted(e.env.items())),
+        binaries=e.binaries,
+        extra_args=e.extra_args,
+    )
 
 
 def build_cluster(

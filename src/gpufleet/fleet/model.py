@@ -16,6 +16,28 @@ from gpufleet.fleet.catalog import GpuModel
 SITE_KINDS = ("sovereign_cloud", "ai_factory", "national_center", "research_cloud")
 CSAP_TIERS = ("none", "low", "medium", "high")
 SITE_ACCESS = ("open", "captive")
+EXECUTOR_KINDS = ("local", "slurm")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteExecutor:
+    """How the live control plane runs a site's jobs (the fleet file's `executor:` block).
+
+    `kind` is `local` or `slurm`; the rest are the Slurm executor's options (engine/slurm.py):
+    `account` charges every tenant to one Slurm account, `accounts` maps tenants to accounts,
+    `node_map` maps gpufleet node names to Slurm node names, `env` is extra environment of the
+    Slurm commands (e.g. SLURM_CONF for a second cluster). The twin ignores it.
+    """
+
+    kind: str
+    partition: str | None = None
+    account: str | None = None
+    accounts: tuple[tuple[str, str], ...] = ()
+    gres: str = "gpu"
+    node_map: tuple[tuple[str, str], ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    binaries: str | None = None
+    extra_args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +57,7 @@ class Site:
     program: str = ""
     online: str = ""
     source: str = ""
+    executor: SiteExecutor | None = None  # None: the control plane's default executor
 
 
 @dataclass(frozen=True, slots=True)
