@@ -9,7 +9,7 @@ import argparse
 import time
 from pathlib import Path
 
-from gpufleet.validate.pollux import LOAD_VARIANTS, tiresias_on
+from gpufleet.validation.pollux import LOAD_VARIANTS, tiresias_on
 from gpufleet.workload.profiles import load_profiles
 
 

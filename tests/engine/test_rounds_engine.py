@@ -10,7 +10,7 @@ from gpufleet.engine.rounds import FixedWork, RoundJob, RoundsResult, replay
 from gpufleet.fleet.state import AllocationState
 from gpufleet.policy.rounds import Fifo
 from gpufleet.policy.tiresias import Tiresias, TiresiasConfig
-from gpufleet.validate.pollux import t4_fleet
+from gpufleet.validation.pollux import t4_fleet
 
 
 def test_preemption_with_restart_cost_by_hand() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gpufleet.fleet.state import Allocation, AllocationState
 from gpufleet.policy.spread import most_free_first
-from gpufleet.validate.pollux import t4_fleet
+from gpufleet.validation.pollux import t4_fleet
 
 
 def test_freest_node_first_lowest_id_on_ties_spanning_nodes() -> None:

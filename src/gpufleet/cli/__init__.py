@@ -1,10 +1,10 @@
 """The `gpufleet` command: parse at the edge, call inward, print.
 
 One module per face: `twin` (fleet, policies, simulate), `plan` (what-if sweeps), `reports`,
-`traces`, `service`, `pollux` (the Pollux reproduction check).
+`traces`, `service`, `validate` (reproduction checks).
 """
 
-from gpufleet.cli import plan, pollux, reports, service, traces, twin
+from gpufleet.cli import plan, reports, service, traces, twin, validate
 from gpufleet.cli.base import main
 
-__all__ = ["main", "plan", "pollux", "reports", "service", "traces", "twin"]
+__all__ = ["main", "plan", "reports", "service", "traces", "twin", "validate"]

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from gpufleet.cli import main
 from gpufleet.errors import TraceError
-from gpufleet.validate.pollux import PUBLISHED_W6_AVG_JCT, TARGET, check_pollux
+from gpufleet.validation.pollux import PUBLISHED_W6_AVG_JCT, TARGET, check_pollux
 
 ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "traces" / "pollux-osdi21"
 
@@ -29,18 +29,20 @@ def test_workload6_tiresias_within_target(root: Path) -> None:
     assert row.wall_seconds < 5
 
 
-def test_cli_prints_the_table(root: Path) -> None:
-    out = CliRunner().invoke(main, ["validate-pollux", "--traces", str(root), "--w6-only"])
-    assert out.exit_code == 0, out.output
-    assert "workload-6" in out.output and "3,469.69" in out.output
+def test_registered_as_a_validate_check(root: Path) -> None:
+    from gpufleet.validation.checks import CHECKS, Options
+
+    rows = CHECKS["pollux"][0](Options(traces=root.parent))
+    (w6,) = [r for r in rows if "workloads/workload-6 " in r.name]
+    assert w6.published == PUBLISHED_W6_AVG_JCT and w6.unit == "s"
 
 
 def test_missing_data_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TraceError, match="not found"):
         check_pollux(tmp_path)
-    out = CliRunner().invoke(main, ["validate-pollux", "--traces", str(tmp_path)])
-    assert out.exit_code == 2
-    assert "gpufleet: error:" in out.output and "not found" in out.output
+    out = CliRunner().invoke(main, ["validate", "pollux", "--traces", str(tmp_path), "--no-doc"])
+    assert out.exit_code == 0, out.output
+    assert "skipped pollux" in out.output
 
 
 def test_unknown_application_in_a_workload(tmp_path: Path, root: Path) -> None:

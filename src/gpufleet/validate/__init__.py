@@ -1,1 +1,0 @@
-"""Reproduction checks: gpufleet's replays against published results, as rows to print."""

@@ -1,0 +1,1 @@
+"""Reproduction checks: gpufleet's models set against numbers other people published."""
