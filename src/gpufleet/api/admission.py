@@ -93,13 +93,7 @@ class Admission:
         return self._caps[key]
 
     def _capacity(self, cluster_id: str, topology: str) -> int:
-        ci = self.fleet.cluster_index(cluster_id)
-        c = self.fleet.clusters[ci]
-        if topology == "domain":
-            return c.domain_gpus
-        if topology == "block":
-            return self.fleet.cluster_block_gpus[ci]
-        return c.gpus
+        return self.fleet.gang_capacity(self.fleet.cluster_index(cluster_id), topology)
 
     def _why_not_sites(
         self,

@@ -194,6 +194,16 @@ class Fleet:
                 return i
         raise KeyError(cluster_id)
 
+    def gang_capacity(self, ci: int, topology: str) -> int:
+        """The most GPUs one gang can get in cluster `ci` within one `topology` unit
+        (an NVLink domain, a network block, or the whole cluster for "any")."""
+        c = self.clusters[ci]
+        if topology == "domain":
+            return c.domain_gpus
+        if topology == "block":
+            return self.cluster_block_gpus[ci]
+        return c.gpus
+
     def cluster_blocks(self, ci: int) -> range:
         first = self.cluster_first_block[ci]
         last = self.cluster_first_block[ci + 1] if ci + 1 < len(self.clusters) else self.n_blocks

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gpufleet.engine.record import COMPLETED, REJECTED, STATE_NAMES, TIMEOUT, RunRecord
+from gpufleet.metrics.arrays import run_arrays
 
 BSLD_TAU = 10.0
 
@@ -44,11 +45,8 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
     """All headline metrics of a run as a JSON-ready dict."""
     jobs = rec.jobs
     n = len(jobs)
-    state = np.frombuffer(rec.state, dtype=np.int8) if n else np.zeros(0, np.int8)
-    start = np.frombuffer(rec.start, dtype=np.float64) if n else np.zeros(0)
-    end = np.frombuffer(rec.end, dtype=np.float64) if n else np.zeros(0)
-    submit = np.fromiter((j.submit for j in jobs), dtype=np.float64, count=n)
-    gpus = np.fromiter((j.gpus for j in jobs), dtype=np.float64, count=n)
+    a = run_arrays(rec)
+    state, start, end, submit, gpus = a.state, a.start, a.end, a.submit, a.gpus
     ran = ((state == COMPLETED) | (state == TIMEOUT)) & ~np.isnan(end)
     wait = (start - submit)[ran]
     run = (end - start)[ran]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from gpufleet.engine.record import COMPLETED, PENDING, REJECTED, TIMEOUT, RunRecord
+from gpufleet.metrics.arrays import run_arrays
 from gpufleet.tenancy.model import ANY, Tenancy
 
 
@@ -19,11 +20,8 @@ def tenancy_summary(rec: RunRecord, tenancy: Tenancy) -> dict[str, Any]:
     """{"groups": [row per internal node, depth-first], "grants": [...], "preempted_runs"}."""
     jobs = rec.jobs
     n = len(jobs)
-    state = np.frombuffer(rec.state, dtype=np.int8) if n else np.zeros(0, np.int8)
-    start = np.frombuffer(rec.start, dtype=np.float64) if n else np.zeros(0)
-    end = np.frombuffer(rec.end, dtype=np.float64) if n else np.zeros(0)
-    submit = np.fromiter((j.submit for j in jobs), dtype=np.float64, count=n)
-    gpus = np.fromiter((j.gpus for j in jobs), dtype=np.float64, count=n)
+    a = run_arrays(rec)
+    state, start, end, submit, gpus = a.state, a.start, a.end, a.submit, a.gpus
     last = float(np.nanmax(end, initial=0.0))
     ran_to = np.where(np.isnan(end), last, end)
     gpu_s = np.where(np.isnan(start), 0.0, (ran_to - start) * gpus)

@@ -293,12 +293,7 @@ class Scheduler:
         return None
 
     def _capacity(self, ci: int, topology: str) -> int:
-        c = self.fleet.clusters[ci]
-        if topology == "domain":
-            return c.domain_gpus
-        if topology == "block":
-            return self.fleet.cluster_block_gpus[ci]
-        return c.gpus
+        return self.fleet.gang_capacity(ci, topology)
 
     def _clusters_for(self, job: Job) -> tuple[int, ...]:
         """Candidate clusters: allowed models (in preference order) at allowed sites."""
