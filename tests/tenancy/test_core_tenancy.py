@@ -229,3 +229,32 @@ def test_fair_share_needs_a_tree() -> None:
 
     with pytest.raises(ConfigError, match="needs a tenant tree"):
         Scheduler(TWO_NODES, resolve("fairshare+easy"))
+
+
+def test_decayed_usage_by_hand(tmp_path: Path) -> None:
+    """Half-life 100 s. Tenant a runs 8 GPUs from 0 to 100: at t=100 its usage is 800
+    GPU-seconds; at t=200, idle since, it has decayed to 400; at t=300 to 200. b never ran."""
+    from gpufleet.scheduler.fairshare import FairShare
+    from gpufleet.scheduler.quota import Quota
+
+    t = tree(
+        tmp_path,
+        "fair_share: {half_life: 100, period: 1}\n"
+        "tree:\n  - name: root\n    children:\n      - {name: a}\n      - {name: b}\n",
+    )
+    q = Quota(t, TWO_NODES)
+    fair = FairShare(q)
+    a, b = t.leaf["a"], t.leaf["b"]
+    h100 = q.fid["H100"]
+    q.used[a][h100] += 8  # what charge() does for the leaf (the root is not looked at here)
+    fair.started(a, h100, 8, 0.0)
+    q.used[a][h100] -= 8
+    fair.ended(a, h100, 8, 100.0)
+    fair.recompute(100.0)
+    assert fair.hist[a][h100] == 800.0
+    fair.recompute(200.0)
+    assert fair.hist[a][h100] == 400.0
+    fair.recompute(300.0)
+    assert fair.hist[a][h100] == 200.0
+    assert fair.hist[b][h100] == 0.0
+    assert fair.ranks[b] < fair.ranks[a]  # b, with no usage, comes first
