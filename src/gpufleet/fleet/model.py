@@ -10,12 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from gpufleet.fleet.catalog import GpuModel
 
 SITE_KINDS = ("sovereign_cloud", "ai_factory", "national_center", "research_cloud")
 CSAP_TIERS = ("none", "low", "medium", "high")
 SITE_ACCESS = ("open", "captive")
+
+
+@dataclass(frozen=True, slots=True)
+class PowerPhase:
+    """From `start` on, the site may draw `mw` megawatts of facility power (grid side, PUE
+    included); the twin caps busy GPUs' IT power at mw / PUE."""
+
+    start: date
+    mw: float
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,7 @@ class Site:
     program: str = ""
     online: str = ""
     source: str = ""
+    power_phases: tuple[PowerPhase, ...] = ()  # in date order
 
 
 @dataclass(frozen=True, slots=True)
