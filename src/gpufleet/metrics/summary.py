@@ -79,7 +79,7 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
         for k, g in groups.items()
     ]
     counts = {name: int((state == code).sum()) for code, name in enumerate(STATE_NAMES)}
-    return {
+    out = {
         "scenario": rec.fleet.name,
         "policy": rec.policy,
         "placement": rec.placement,
@@ -100,3 +100,8 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
         "rejected": int((state == REJECTED).sum()),
         "wall_seconds": rec.wall_seconds,
     }
+    if rec.failures_on or rec.start_date or rec.power_caps:
+        from gpufleet.metrics.reliability import reliability
+
+        out["realism"] = reliability(rec)
+    return out
