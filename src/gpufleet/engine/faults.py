@@ -20,13 +20,24 @@ from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import date
 
-from gpufleet.engine.failures import FailureModel, setback
+from gpufleet.engine.failures import Cause, FailureModel, setback
 from gpufleet.engine.record import PENDING, RunRecord
+from gpufleet.errors import ConfigError
 from gpufleet.scheduler.core import Scheduler
 from gpufleet.scheduler.events import Down, Event, Fail, Up
 from gpufleet.workload.job import Job
 
 Parts = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Strike:
+    """A failure at `time` on fleet GPU number `gpu` (clusters in order, domains in order,
+    GPU `gpu` mod domain size inside its domain), of the cause named `cause`."""
+
+    time: float
+    gpu: int
+    cause: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +47,14 @@ class Realism:
     `failures`: the failure model, None for none. `start`: the calendar day of t = 0, so sites
     come online on their `online` month (None: the build-out, all online). `power`: caps from
     the sites' `power_phases` (by date from `start`, else each site's last phase).
+    `strikes`: failures at given times on given GPUs, on top of the random ones (hand-made
+    cases and what-ifs; they need `failures` for the causes and checkpoint costs).
     """
 
     failures: FailureModel | None = None
     start: date | None = None
     power: bool = False
+    strikes: tuple[Strike, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -59,6 +73,7 @@ class Disturbances:
         timeline: list[tuple[float, Event]],
         failures: FailureModel | None,
         seed: int | None,
+        strikes: tuple[Strike, ...] = (),
     ) -> None:
         self.sched = sched
         self.rec = rec
@@ -80,6 +95,15 @@ class Disturbances:
             cum.append(cum[-1] + c.gpus)
         self.cum = cum
         self.next_fail = math.inf
+        self.scripted = sorted(strikes, key=lambda s: s.time)
+        self.si = 0
+        if strikes:
+            if failures is None:
+                raise ConfigError("scripted failures need a failure model")
+            names = {c.name: c for c in failures.causes}
+            for sk in strikes:
+                if sk.cause not in names or not 0 <= sk.gpu < cum[-1]:
+                    raise ConfigError(f"scripted failure {sk}: unknown cause or GPU")
         if failures is not None and cum[-1] > 0:
             self.per_s = failures.rate_per_gpu_hour * cum[-1] / 3600.0
             self.weights = [c.share for c in failures.causes]
@@ -92,6 +116,8 @@ class Disturbances:
             t = self.timeline[self.ti][0]
         if self.repairs and self.repairs[0][0] < t:
             t = self.repairs[0][0]
+        if self.si < len(self.scripted) and self.scripted[self.si].time < t:
+            t = self.scripted[self.si].time
         return t
 
     def may_free(self) -> bool:
@@ -107,9 +133,17 @@ class Disturbances:
         while self.repairs and self.repairs[0][0] <= t:
             _, _, d, n = heapq.heappop(self.repairs)
             self._send(Up(d, n), t)
+        while self.si < len(self.scripted) and self.scripted[self.si].time <= t:
+            sk = self.scripted[self.si]
+            assert self.model is not None
+            self._strike(t, sk.gpu, next(c for c in self.model.causes if c.name == sk.cause))
+            self.si += 1
         while self.next_fail <= t:
-            self._strike(t)
-            self.next_fail += self.rng.expovariate(self.per_s)
+            rng = self.rng
+            assert self.model is not None
+            gpu = rng.randrange(self.cum[-1])
+            self._strike(t, gpu, rng.choices(self.model.causes, self.weights)[0])
+            self.next_fail += rng.expovariate(self.per_s)
 
     def started(self, job_id: int, parts: Parts) -> None:
         self.parts[job_id] = parts
@@ -133,18 +167,14 @@ class Disturbances:
             self.down_by_cluster[ci] += event.gpus if isinstance(event, Down) else -event.gpus
         self.sched.apply(event, t)
 
-    def _strike(self, t: float) -> None:
-        """One failure: pick the GPU, its cause, the jobs it stops; take the node down."""
-        assert self.model is not None
-        rng = self.rng
+    def _strike(self, t: float, g: int, cause: Cause) -> None:
+        """A failure of fleet GPU `g`: stop the jobs it hits; take the node down to repair."""
         fleet = self.sched.fleet
-        g = rng.randrange(self.cum[-1])
         ci = bisect_right(self.cum, g) - 1
         c = fleet.clusters[ci]
         off = g - self.cum[ci]
         d = fleet.cluster_first_domain[ci] + off // c.domain_gpus
         slot = off % c.domain_gpus
-        cause = rng.choices(self.model.causes, self.weights)[0]
         down = self.sched.down.get(d, 0)
         if slot < down:
             return  # the GPU is already out of service

@@ -202,7 +202,7 @@ def _disturbances(
     rec.power_caps = realism.power
     rec.online_at = online_at(fleet, realism.start)
     events = timeline(fleet, realism.start, realism.power)
-    return Disturbances(sched, rec, index, run_seq, events, realism.failures, seed)
+    return Disturbances(sched, rec, index, run_seq, events, realism.failures, seed, realism.strikes)
 
 
 def _sample(rec: RunRecord, sched: Scheduler, t: float, dist: Disturbances | None) -> None:
