@@ -2,8 +2,8 @@
 
 A job has one segment per run: its last run (start..end in the record; a job still running
 when the record stops runs up to the record's last time), plus every run cut short by
-preemption (`RunRecord.preempted`). Segments are flat numpy arrays so that a million jobs
-become a ledger in vectorised steps.
+preemption (`RunRecord.preempted`) or by a failure (`RunRecord.failed`). Segments are flat
+numpy arrays so that a million jobs become a ledger in vectorised steps.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def record_end(rec: RunRecord) -> float:
         for a in (rec.start, rec.end)
         if len(a)
     ]
-    times += [e for _, _, e, _ in rec.preempted] + rec.sample_time[-1:]
+    times += [e for _, _, e, _ in rec.preempted + rec.failed] + rec.sample_time[-1:]
     return max(times, default=0.0)
 
 
@@ -93,7 +93,7 @@ def _record_arrays(rec: RunRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     cluster = np.frombuffer(rec.cluster, np.int32).astype(np.int64) if n else np.zeros(0, np.int64)
     ran = np.flatnonzero(~np.isnan(start))
     last_end = np.where(np.isnan(end[ran]), record_end(rec), end[ran])
-    pre = rec.preempted
+    pre = rec.preempted + rec.failed  # runs cut short: by preemption, then by failures
     p_job = np.array([p[0] for p in pre], np.int64)
     p_start = np.array([p[1] for p in pre], np.float64)
     p_end = np.array([p[2] for p in pre], np.float64)

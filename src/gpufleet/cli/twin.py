@@ -118,6 +118,25 @@ def _load_workload(
     show_default=True,
     help="tenant tree FILE.yaml; 'auto' = the scenario's own, 'none' = no quotas",
 )
+@click.option(
+    "--failures",
+    type=click.Choice(["on", "off"]),
+    default="off",
+    show_default=True,
+    help="node failures and checkpoint restarts (docs/realism.md)",
+)
+@click.option(
+    "--start",
+    default=None,
+    help="calendar day of t = 0 (YYYY-MM-DD): sites come online on their online month",
+)
+@click.option(
+    "--power",
+    type=click.Choice(["on", "off"]),
+    default="off",
+    show_default=True,
+    help="cap sites' IT power by their power_phases",
+)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def simulate(
     scenario: str,
@@ -131,6 +150,9 @@ def simulate(
     out_dir: Path | None,
     report_path: Path | None,
     tenancy: str,
+    failures: str,
+    start: str | None,
+    power: str,
     quiet: bool,
 ) -> None:
     """Simulate the fleet under a workload and print a summary."""
@@ -149,6 +171,7 @@ def simulate(
     if report_path is not None and out_dir is None:
         raise ConfigError("--report needs --out DIR: the report is built from the run's files")
     pol = resolve(policy, placement)
+    realism = _realism(failures, start, power)
     fl = load_fleet(scenario)
     from gpufleet.tenancy.loader import resolve_tenancy
 
@@ -158,7 +181,7 @@ def simulate(
         jobs = _load_workload(workload, fl, days, seed, load, max_jobs)
     if not jobs:
         raise TraceError(f"workload {workload!r} has no jobs in the first {days:g} days")
-    rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console, tree)
+    rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console, tree, realism)
     metrics = summarize(rec)
     out = out_console()
     for table in summary_tables(metrics):
@@ -183,6 +206,23 @@ def simulate(
                 click.echo(f"wrote {p}")
 
 
+def _realism(failures: str, start: str | None, power: str) -> Any:
+    """The run's realism switches, checked at the edge; None when all are off."""
+    from datetime import date
+
+    from gpufleet.engine.failures import FailureModel
+    from gpufleet.engine.faults import Realism
+
+    day = None
+    if start is not None:
+        try:
+            day = date.fromisoformat(start)
+        except ValueError:
+            raise ConfigError(f"--start must be a day as YYYY-MM-DD, got {start!r}") from None
+    r = Realism(FailureModel() if failures == "on" else None, day, power == "on")
+    return r if r.active else None
+
+
 def _run_with_progress(
     run: Callable[..., Any],
     fl: Any,
@@ -193,9 +233,10 @@ def _run_with_progress(
     quiet: bool,
     console: Console,
     tree: Any = None,
+    realism: Any = None,
 ) -> Any:
     if quiet:
-        return run(fl, jobs, pol, window=days * 86400.0, seed=seed, tenancy=tree)
+        return run(fl, jobs, pol, window=days * 86400.0, seed=seed, tenancy=tree, realism=realism)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -212,4 +253,13 @@ def _run_with_progress(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return run(fl, jobs, pol, window=days * 86400.0, seed=seed, progress=tick, tenancy=tree)
+        return run(
+            fl,
+            jobs,
+            pol,
+            window=days * 86400.0,
+            seed=seed,
+            progress=tick,
+            tenancy=tree,
+            realism=realism,
+        )

@@ -44,6 +44,18 @@ class RunRecord:
     # Runs cut short by preemption, the job then re-queued: (job index, start, end, cluster).
     # The job's final run stays in start/end/cluster; accounting counts both.
     preempted: list[tuple[int, float, float, int]] = field(default_factory=list)
+    # Runs cut short by a failure (same layout); the job then restarted from its checkpoint.
+    failed: list[tuple[int, float, float, int]] = field(default_factory=list)
+    failures: dict[int, int] = field(default_factory=dict)  # job index -> interruptions
+    lost_gpu_s: dict[int, float] = field(default_factory=dict)  # job index -> GPU-s thrown away
+    strikes: dict[str, int] = field(default_factory=dict)  # node failures by cause (idle too)
+    repair_gpu_s: float = 0.0  # GPU-seconds out of service for repair
+    failures_on: bool = False
+    start_date: str = ""  # calendar day of t = 0 ("" = build-out, every site online)
+    power_caps: bool = False
+    # per cluster: when it comes online (0 = from the start) and GPUs down at each sample
+    online_at: list[float] = field(default_factory=list)
+    sample_down: list[tuple[int, ...]] = field(default_factory=list)
 
     @staticmethod
     def empty(

@@ -3,9 +3,11 @@
 Two event sources merge in time order: arrivals (jobs sorted by submit time, read with a
 pointer, never all pushed on a heap) and ends (a heap of (time, sequence, job id, kind): a
 finish, or the eviction of a preempted job when its grace period is over). All events at one
-instant are applied first (ends before arrivals), then one scheduling pass runs. An end whose
-run was already cut short by an eviction (or an eviction of a job that finished first) is
-stale and skipped. Nothing here decides; it only advances time and records.
+instant are applied first (ends, then fleet events, then arrivals), then one scheduling pass
+runs. An end whose run was already cut short by an eviction or a failure (or an eviction of a
+job that finished first) is stale and skipped. With `realism`, a third source joins: dated
+fleet events (build-out, power phases), node failures and repairs (`engine/faults.py`). Nothing
+here decides; it only advances time and records.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import heapq
 import time
 from collections.abc import Callable
 
+from gpufleet.engine.faults import Disturbances, Realism
+from gpufleet.engine.phases import online_at, timeline
 from gpufleet.engine.record import (
     COMPLETED,
     PENDING,
@@ -46,13 +50,15 @@ def simulate(
     progress: Progress | None = None,
     check: Callable[[Scheduler, float], None] | None = None,
     tenancy: Tenancy | None = None,
+    realism: Realism | None = None,
 ) -> RunRecord:
     """Replay `jobs` on `fleet` under `policy` and return the record.
 
     Runs until every job has ended, or until `until` seconds if given (jobs still queued or
     running then are recorded as such). `check`, when given, is called after every pass
     (tests use it to assert invariants at every step). `tenancy` puts the tenant tree's
-    quotas, grants, data-sovereignty rules and reclaim preemption in force.
+    quotas, grants, data-sovereignty rules and reclaim preemption in force. `realism` adds
+    failures, the build-out from a start day and power caps (each switchable).
     """
     t0 = time.perf_counter()
     jobs = sorted(jobs, key=lambda j: (j.submit, j.id))
@@ -84,14 +90,25 @@ def simulate(
     domain_block = fleet.domain_block
     heappush, heappop = heapq.heappush, heapq.heappop
     wake = None  # a time the core asked to be woken at (a grant's start or end)
-    while ai < n or ends or wake is not None:
+    dist = _disturbances(realism, sched, rec, index, run_seq, seed)
+    # failures need to know which jobs sit on which domains
+    tracker = dist if dist is not None and dist.model is not None else None
+    next_dist = dist.next_time() if dist is not None else inf
+    while (
+        ai < n
+        or ends
+        or wake is not None
+        or (dist is not None and sched.pending and dist.may_free())
+    ):
         t = min(jobs[ai].submit if ai < n else inf, ends[0][0] if ends else inf)
         if wake is not None and wake < t:
             t = wake
+        if next_dist < t:
+            t = next_dist
         if until is not None and t > until:
             break
         while next_sample <= t:
-            _sample(rec, sched, next_sample)
+            _sample(rec, sched, next_sample, dist)
             next_sample += sample_every
         events = 0
         while ends and ends[0][0] == t:
@@ -103,14 +120,21 @@ def simulate(
                 sched.apply(Finish(jid), t)
                 end[index[jid]] = t
                 events += 1
+                if tracker is not None:
+                    tracker.ended(jid)
             elif jid in run_seq and run_seq[jid] == kind - _EVICT:
                 del run_seq[jid]
                 i = index[jid]
                 rec.preempted.append((i, start[i], t, cluster[i]))
                 sched.apply(Evict(jid), t)
+                if tracker is not None:
+                    tracker.ended(jid)
                 start[i] = nan
                 cluster[i] = -1
                 state_arr[i] = PENDING
+        if next_dist <= t and dist is not None:
+            dist.fire(t)
+            next_dist = dist.next_time()
         while ai < n and jobs[ai].submit == t:
             job = jobs[ai]
             for d in sched.apply(Submit(job), t):
@@ -137,6 +161,8 @@ def simulate(
                 seq += 1
                 heappush(ends, (t + d.duration, seq, d.job_id, _FINISH))
                 run_seq[d.job_id] = seq
+                if tracker is not None:
+                    tracker.started(d.job_id, parts)
             elif isinstance(d, Preempt):
                 # the eviction names the run it cuts: kind = _EVICT + that run's finish seq
                 seq += 1
@@ -159,11 +185,38 @@ def simulate(
     return rec
 
 
-def _sample(rec: RunRecord, sched: Scheduler, t: float) -> None:
+def _disturbances(
+    realism: Realism | None,
+    sched: Scheduler,
+    rec: RunRecord,
+    index: dict[int, int],
+    run_seq: dict[int, int],
+    seed: int | None,
+) -> Disturbances | None:
+    """The fleet-event source of a run with realism switched on; None when all is off."""
+    if realism is None or not realism.active:
+        return None
+    fleet = sched.fleet
+    rec.failures_on = realism.failures is not None
+    rec.start_date = realism.start.isoformat() if realism.start is not None else ""
+    rec.power_caps = realism.power
+    rec.online_at = online_at(fleet, realism.start)
+    events = timeline(fleet, realism.start, realism.power)
+    return Disturbances(sched, rec, index, run_seq, events, realism.failures, seed, realism.strikes)
+
+
+def _sample(rec: RunRecord, sched: Scheduler, t: float, dist: Disturbances | None) -> None:
     st = sched.state
     caps = [c.gpus for c in sched.fleet.clusters]
     rec.sample_time.append(t)
-    rec.sample_busy.append(tuple(c - f for c, f in zip(caps, st.cluster_free, strict=True)))
+    if dist is None:
+        busy = tuple(c - f for c, f in zip(caps, st.cluster_free, strict=True))
+    else:
+        # down GPUs are held in the allocation state but nobody runs on them
+        down = tuple(dist.down_by_cluster)
+        busy = tuple(c - f - x for c, f, x in zip(caps, st.cluster_free, down, strict=True))
+        rec.sample_down.append(down)
+    rec.sample_busy.append(busy)
     rec.sample_pending.append(len(sched.pending))
     rec.sample_running.append(len(sched.running))
     counts, unusable = waiting_summary(sched)

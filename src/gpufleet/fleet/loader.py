@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from gpufleet.errors import ConfigError
 from gpufleet.fleet.catalog import CATALOG, GpuModel
-from gpufleet.fleet.model import Cluster, Fleet, Site, SiteExecutor
+from gpufleet.fleet.model import Cluster, Fleet, PowerPhase, Site, SiteExecutor
 from gpufleet.yamlfile import error_at, load_yaml, validate
 
 # Domain presets: (GPUs per NVLink domain, GPUs per node, domains per block by default).
@@ -82,6 +82,23 @@ class _ExecutorIn(BaseModel):
     extra_args: tuple[str, ...] = ()
 
 
+def day_of(text: str) -> date | None:
+    """The day a `YYYY-MM` (its first day) or `YYYY-MM-DD` text names; None if malformed."""
+    try:
+        if len(text) == 7:
+            return date.fromisoformat(text + "-01")
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+class _PowerPhaseIn(BaseModel):
+    model_config = _STRICT
+    date: DateText = Field(min_length=1)
+    mw: float = Field(gt=0)
+    source: str = Field(min_length=1)
+
+
 class _SiteIn(BaseModel):
     model_config = _STRICT
     id: str = Field(min_length=1)
@@ -97,6 +114,7 @@ class _SiteIn(BaseModel):
     program: str = ""
     online: DateText = ""
     source: str = Field(min_length=1)
+    power_phases: list[_PowerPhaseIn] = []
     clusters: list[ClusterIn] = Field(min_length=1)
     executor: _ExecutorIn | None = None
 
@@ -168,6 +186,7 @@ def load_fleet(name_or_path: str) -> Fleet:
                 program=s.program,
                 online=s.online,
                 source=s.source,
+                power_phases=_power_phases(s, path, node, si),
             )
         )
         for ci, c in enumerate(s.clusters):
@@ -213,6 +232,31 @@ def _executor(
         binaries=e.binaries,
         extra_args=e.extra_args,
     )
+
+
+def _power_phases(
+    s: _SiteIn, path: Path, node: yaml.Node | None, si: int
+) -> tuple[PowerPhase, ...]:
+    """A site's power schedule: dates as YYYY-MM or YYYY-MM-DD, strictly in order."""
+    phases: list[PowerPhase] = []
+    for k, p in enumerate(s.power_phases):
+        day = day_of(p.date)
+        loc = ("sites", si, "power_phases", k, "date")
+        if day is None:
+            raise error_at(
+                path, node, loc, f"{p.date!r} is not a date; expected YYYY-MM or YYYY-MM-DD"
+            )
+        if phases and day <= phases[-1].start:
+            raise error_at(path, node, loc, f"{p.date} is not after the phase before it")
+        phases.append(PowerPhase(day, p.mw, p.source))
+    if s.online and day_of(s.online) is None:
+        raise error_at(
+            path,
+            node,
+            ("sites", si, "online"),
+            f"{s.online!r} is not a date; expected YYYY-MM or YYYY-MM-DD",
+        )
+    return tuple(phases)
 
 
 def build_cluster(

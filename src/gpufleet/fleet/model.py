@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from gpufleet.fleet.catalog import GpuModel
 
@@ -41,6 +42,16 @@ class SiteExecutor:
 
 
 @dataclass(frozen=True, slots=True)
+class PowerPhase:
+    """From `start` on, the site may draw `mw` megawatts of facility power (grid side, PUE
+    included); the twin caps busy GPUs' IT power at mw / PUE."""
+
+    start: date
+    mw: float
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """A data-center site with its owner, certifications and power envelope."""
 
@@ -58,6 +69,7 @@ class Site:
     online: str = ""
     source: str = ""
     executor: SiteExecutor | None = None  # None: the control plane's default executor
+    power_phases: tuple[PowerPhase, ...] = ()  # in date order
 
 
 @dataclass(frozen=True, slots=True)

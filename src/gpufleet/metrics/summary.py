@@ -3,7 +3,8 @@
 Definitions (also in docs/metrics.md):
 - wait = start - submit; JCT = end - submit; over jobs that ran (completed or timed out).
 - bounded slowdown = max(1, JCT / max(run, tau)) with tau = 10 s (Feitelson's bound).
-- utilization = GPU-seconds busy inside [0, window] / (fleet GPUs x window).
+- utilization = GPU-seconds busy inside [0, window] / (fleet GPUs x window), counting runs cut
+  by a failure (not those cut by preemption).
 - Jain's index over tenant groups of x_g = GPU-hours delivered to g inside the window /
   GPU-hours g asked for among jobs submitted inside the window (1 = everyone served alike).
 """
@@ -58,6 +59,13 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
     e = np.where(np.isnan(end), s, end)
     busy_in_window = np.clip(np.minimum(e, window) - np.minimum(s, window), 0, None) * gpus
     busy_total = (e - s) * gpus
+    if rec.failed:
+        # runs cut by a failure held their GPUs too (runs cut by preemption are not counted)
+        f = np.array(rec.failed, dtype=np.float64)
+        fi, fs, fe = f[:, 0].astype(np.int64), f[:, 1], f[:, 2]
+        in_w = np.clip(np.minimum(fe, window) - np.minimum(fs, window), 0, None) * gpus[fi]
+        busy_in_window = busy_in_window + np.bincount(fi, weights=in_w, minlength=n)
+        busy_total = busy_total + np.bincount(fi, weights=(fe - fs) * gpus[fi], minlength=n)
     makespan = float(np.nanmax(end, initial=0.0))
     groups: dict[str, dict[str, float]] = {}
     asked: dict[str, float] = {}
@@ -77,7 +85,7 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
         for k, g in groups.items()
     ]
     counts = {name: int((state == code).sum()) for code, name in enumerate(STATE_NAMES)}
-    return {
+    out = {
         "scenario": rec.fleet.name,
         "policy": rec.policy,
         "placement": rec.placement,
@@ -98,3 +106,8 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
         "rejected": int((state == REJECTED).sum()),
         "wall_seconds": rec.wall_seconds,
     }
+    if rec.failures_on or rec.start_date or rec.power_caps:
+        from gpufleet.metrics.reliability import reliability
+
+        out["realism"] = reliability(rec)
+    return out

@@ -145,6 +145,8 @@ def summary_tables(m: dict[str, Any]) -> list[Table]:
     )
     head.add_row("Jain fairness (groups)", f"{m['jain_fairness']:.3f}", "", "", "")
     head.add_row("wall time", f"{m['wall_seconds']:.1f} s", "", "", "")
+    if "realism" in m:
+        _realism_rows(head, m["realism"])
     groups = Table(title="Tenant groups")
     for col in ("group", "jobs", "GPU-hours", "share"):
         groups.add_column(col, justify="left" if col == "group" else "right")
@@ -154,6 +156,40 @@ def summary_tables(m: dict[str, Any]) -> list[Table]:
             g, f"{int(v['jobs']):,}", f"{v['gpu_hours']:,.0f}", f"{v['gpu_hours'] / total:.1%}"
         )
     return [head, groups]
+
+
+def _realism_rows(head: Table, r: dict[str, Any]) -> None:
+    """Failures, goodput, ETTR, capacity online and energy, when the run switched them on."""
+    head.add_section()
+    if r["failures_on"]:
+        head.add_row(
+            "interruptions (jobs hit)",
+            f"{r['interruptions']:,}",
+            f"{r['jobs_interrupted']:,}",
+            "",
+            "",
+        )
+        head.add_row("lost GPU-hours (failures)", f"{r['lost_gpu_hours']:,.0f}", "", "", "")
+        head.add_row("goodput", f"{r['goodput']:.2%}", "", "", "")
+        e = r["ettr_large"]
+        if e["jobs"]:
+            head.add_row(
+                f"ETTR, jobs >= {e['min_gpus']:,} GPUs (mean, min)",
+                f"{e['mean']:.3f}",
+                f"{e['min']:.3f}",
+                "",
+                "",
+            )
+    if r["start_date"]:
+        head.add_row("utilization of online GPUs", f"{r['utilization_online']:.1%}", "", "", "")
+    en = r["energy"]
+    head.add_row(
+        "energy MWh / M KRW / tCO2e",
+        f"{en['mwh']:,.0f}",
+        f"{en['krw'] / 1e6:,.0f}",
+        f"{en['tco2e']:,.0f}",
+        "",
+    )
 
 
 def tenancy_table(t: dict[str, Any]) -> Table:

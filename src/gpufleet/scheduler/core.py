@@ -777,9 +777,9 @@ class Scheduler:
             limit = {d: max(0, x) for d, x in extra.items()}
             self._resv = _Reservation(head.id, planned, ci, extra, limit)
             return self._resv
-        if self.down:
-            # It waits for GPUs to come back, which no planned end tells: no promise to keep,
-            # so later jobs may use what is free.
+        if self.down or self._power_cap:
+            # It waits for GPUs to come back or for power, which no planned end tells: no
+            # promise to keep, so later jobs may use what is free.
             self._resv = _Reservation(head.id, float("inf"), -1, {}, {})
             return self._resv
         raise InvariantError(

@@ -1,0 +1,140 @@
+"""What failures, the build-out and power caps did to a run: goodput, lost work, ETTR, energy.
+
+Definitions (also in docs/realism.md):
+- GPU-hours used = every run of every job (completed, cut by a failure, cut by preemption).
+- lost GPU-hours = work thrown away by failures (since the last checkpoint, plus restarts);
+  runs cut by preemption are lost whole (the job starts over) and counted apart.
+- goodput = (used - lost to failures - lost to preemption) / used.
+- ETTR (effective training time ratio [S115]) of a job = productive seconds / (end - first
+  start), over jobs of at least LARGE_GPUS GPUs that completed.
+- online GPU-hours: capacity in service inside the window (clusters count from their online
+  day; repairs are not subtracted); utilization_online = busy / online.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gpufleet.engine.record import COMPLETED, RunRecord
+from gpufleet.report import energy as en
+
+# [A] "large" as in Kokolis et al.'s study of failure exposure [S115]: the national
+# workload's foundation-model gangs (~1,024 GPU-equivalents per team [S34]) and above.
+LARGE_GPUS = 1024
+
+
+def _segments(rec: RunRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(job index, start, end, cluster) of every run that ended, final runs first."""
+    n = len(rec.jobs)
+    start = np.frombuffer(rec.start, np.float64) if n else np.zeros(0)
+    end = np.frombuffer(rec.end, np.float64) if n else np.zeros(0)
+    cluster = np.frombuffer(rec.cluster, np.int32) if n else np.zeros(0, np.int32)
+    ok = ~np.isnan(start) & ~np.isnan(end)
+    idx = [np.flatnonzero(ok)]
+    s, e, c = [start[ok]], [end[ok]], [cluster[ok].astype(np.int64)]
+    for runs in (rec.failed, rec.preempted):
+        if runs:
+            a = np.array(runs, dtype=np.float64)
+            idx.append(a[:, 0].astype(np.int64))
+            s.append(a[:, 1])
+            e.append(a[:, 2])
+            c.append(a[:, 3].astype(np.int64))
+    return np.concatenate(idx), np.concatenate(s), np.concatenate(e), np.concatenate(c)
+
+
+def reliability(rec: RunRecord) -> dict[str, Any]:
+    """The run's reliability, capacity and energy figures as a JSON-ready dict."""
+    gpus = np.fromiter((j.gpus for j in rec.jobs), np.float64, count=len(rec.jobs))
+    idx, s, e, c = _segments(rec)
+    seg_gpu_s = (e - s) * gpus[idx]
+    used = float(seg_gpu_s.sum())
+    lost_f = float(sum(rec.lost_gpu_s.values()))
+    n_pre = len(rec.preempted)
+    lost_p = float(seg_gpu_s[len(seg_gpu_s) - n_pre :].sum()) if n_pre else 0.0
+    window = rec.window if rec.window > 0 else float(e.max(initial=0.0))
+    fleet = rec.fleet
+    online_at = np.array(rec.online_at or [0.0] * len(fleet.clusters), np.float64)
+    sizes = np.array([cl.gpus for cl in fleet.clusters], np.float64)
+    online_gpu_s = np.clip(window - online_at, 0.0, None) * sizes
+    busy_w = np.clip(np.minimum(e, window) - np.minimum(s, window), 0.0, None) * gpus[idx]
+    busy_by_cluster = np.bincount(c, weights=busy_w, minlength=len(fleet.clusters))
+    return {
+        "failures_on": rec.failures_on,
+        "start_date": rec.start_date or None,
+        "power_caps": rec.power_caps,
+        "interruptions": int(sum(rec.failures.values())),
+        "jobs_interrupted": len(rec.failures),
+        "node_failures_by_cause": dict(sorted(rec.strikes.items())),
+        "repair_gpu_hours": rec.repair_gpu_s / 3600.0,
+        "gpu_hours_used": used / 3600.0,
+        "lost_gpu_hours": lost_f / 3600.0,
+        "preempted_gpu_hours": lost_p / 3600.0,
+        "goodput": (used - lost_f - lost_p) / used if used > 0 else 1.0,
+        "ettr_large": _ettr(rec, idx, s, seg_gpu_s, gpus, n_pre),
+        "online_gpu_hours": float(online_gpu_s.sum()) / 3600.0,
+        "utilization_online": (
+            float(busy_by_cluster.sum() / online_gpu_s.sum()) if online_gpu_s.sum() else 0.0
+        ),
+        "energy": _energy(rec, busy_by_cluster, online_gpu_s),
+    }
+
+
+def _ettr(
+    rec: RunRecord,
+    idx: np.ndarray,
+    s: np.ndarray,
+    seg_gpu_s: np.ndarray,
+    gpus: np.ndarray,
+    n_pre: int,
+) -> dict[str, Any]:
+    """Mean and lowest ETTR over completed jobs of at least LARGE_GPUS GPUs; productive
+    seconds are all runs less the work failures threw away and the preempted runs."""
+    n = len(rec.jobs)
+    if n == 0:
+        return {"min_gpus": LARGE_GPUS, "jobs": 0, "mean": None, "min": None}
+    first = np.full(n, np.inf)
+    np.minimum.at(first, idx, s)
+    run_gpu_s = np.bincount(idx, weights=seg_gpu_s, minlength=n)
+    lost = np.zeros(n)
+    for i, x in rec.lost_gpu_s.items():
+        lost[i] = x
+    if n_pre:
+        cut = len(idx) - n_pre
+        lost += np.bincount(idx[cut:], weights=seg_gpu_s[cut:], minlength=n)
+    end = np.frombuffer(rec.end, np.float64)
+    state = np.frombuffer(rec.state, np.int8)
+    big = (gpus >= LARGE_GPUS) & (state == COMPLETED) & ~np.isnan(end) & np.isfinite(first)
+    span = end[big] - first[big]
+    productive = (run_gpu_s[big] - lost[big]) / gpus[big]
+    ratio = np.where(span > 0, productive / np.where(span > 0, span, 1.0), 1.0)
+    return {
+        "min_gpus": LARGE_GPUS,
+        "jobs": int(big.sum()),
+        "mean": float(ratio.mean()) if ratio.size else None,
+        "min": float(ratio.min()) if ratio.size else None,
+    }
+
+
+def _energy(
+    rec: RunRecord, busy_by_cluster: np.ndarray, online_gpu_s: np.ndarray
+) -> dict[str, float]:
+    """Facility energy, cost and CO2 inside the window, with report/energy.py's constants.
+
+    GPUs not yet online draw nothing; online idle GPUs draw IDLE_SHARE of TDP. The keys carry
+    online GPU-seconds as their GPU count and the span is one second, so `energy` sees busy
+    and idle GPU-seconds directly.
+    """
+    fleet = rec.fleet
+    keys = sorted({(cl.site, cl.gpu_model) for cl in fleet.clusters})
+    at = {k: i for i, k in enumerate(keys)}
+    busy = np.zeros(len(keys))
+    online = np.zeros(len(keys))
+    for ci, cl in enumerate(fleet.clusters):
+        k = at[(cl.site, cl.gpu_model)]
+        busy[k] += busy_by_cluster[ci]
+        online[k] += online_gpu_s[ci]
+    pk = en.power_keys(fleet, keys, [round(x) for x in online])
+    e = en.energy(busy, pk, 1.0)
+    return {"mwh": e.mwh, "krw": e.krw, "tco2e": e.tco2e}
