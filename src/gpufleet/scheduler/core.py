@@ -777,9 +777,10 @@ class Scheduler:
             limit = {d: max(0, x) for d, x in extra.items()}
             self._resv = _Reservation(head.id, planned, ci, extra, limit)
             return self._resv
-        if self.down or self._power_cap:
-            # It waits for GPUs to come back or for power, which no planned end tells: no
-            # promise to keep, so later jobs may use what is free.
+        if self.down or self._power_cap or self._holds or self._claims:
+            # It waits for GPUs to come back, for power, or for GPUs held for a reclaim, which
+            # no planned end tells: no promise to keep, so later jobs may use what is free
+            # (held GPUs stay held: a claim is kept whatever backfill does).
             self._resv = _Reservation(head.id, float("inf"), -1, {}, {})
             return self._resv
         raise InvariantError(
