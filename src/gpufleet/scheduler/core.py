@@ -151,6 +151,7 @@ class Scheduler:
         self._head_verdict: tuple[int, float, bool] | None = None
         self._sweep_at = 0
         self._sweep_all = False
+        self._max_gpus = 0  # the largest job seen (bounds which releases matter to sweeps)
         self.down: dict[int, int] = {}  # domain -> GPUs out of service
         # Power: IT watts a busy GPU of each cluster draws (its node's share), busy watts per
         # site, and the caps in force (site index -> watts).
@@ -334,6 +335,8 @@ class Scheduler:
         self._key[job.id] = self.policy.order(job)
         self._new.append(job)
         self._unqueued.add(job.id)  # queued by the next pass unless it starts at once
+        if job.gpus > self._max_gpus:
+            self._max_gpus = job.gpus
         if self.quota is not None:
             tenants.watch(self, job.id)
 

@@ -89,6 +89,9 @@ class Quota:
         self._limits: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
         self._guarantees: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
         self.claimed: dict[tuple[int, int], int] = {}  # (node, flavor) -> GPUs being reclaimed
+        self.guaranteed_nodes = [
+            (n.id, [self.fid[f] for f in n.guarantee]) for n in nodes if n.guarantee
+        ]
         # nodes with a guarantee somewhere on their line (their jobs may reclaim)
         self.held_leaf = [any(nodes[n].guarantee for n in tenancy.path[x.id]) for x in nodes]
 
@@ -198,6 +201,15 @@ class Quota:
             if used[n][f] + claimed.get((n, f), 0) + gpus > q:
                 return False
         return True
+
+    def full_guarantees(self) -> set[int]:
+        """Nodes none of whose guarantees has a GPU of room (counting reclaims under way)."""
+        used, claimed = self.used, self.claimed
+        return {
+            n
+            for n, flavors in self.guaranteed_nodes
+            if all(used[n][f] + claimed.get((n, f), 0) >= self.guar[n][f] for f in flavors)
+        }
 
     def claim(self, leaf: int, model: str, gpus: int) -> None:
         """Count (negative `gpus`: stop counting) GPUs a reclaim under way will bring."""

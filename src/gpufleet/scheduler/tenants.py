@@ -184,10 +184,18 @@ def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
     assert core.quota is not None
     c = core._charges.pop(job_id)
     core.quota.release(c, ran)
-    if core.quota.held_leaf[c.leaf]:
-        core._gsweep = True
-        nodes = core.quota.tenancy.nodes
-        core._fell.update(n for n in core.quota.tenancy.path[c.leaf] if nodes[n].guarantee)
+    q = core.quota
+    if q.held_leaf[c.leaf] and core._gq:
+        # A waiting job of g GPUs becomes newly guaranteed at node n only if
+        # used_after + g <= G < used_before + g: for some g up to the largest job seen, that
+        # needs room now and a node that was within that many GPUs of its guarantee before.
+        # Far below its guarantee, nothing changed for anyone: no sweep.
+        used, claimed, most = q.used, q.claimed, core._max_gpus
+        for n, f, g_n in q.guarantees(c.leaf, c.flavor):
+            after = used[n][f] + claimed.get((n, f), 0)
+            if after < g_n and g_n - (after + c.gpus) < most:
+                core._fell.add(n)
+                core._gsweep = True
     waiting = core._waiting_on
     if waiting:
         for n in core.quota.tenancy.path[c.leaf]:
@@ -461,7 +469,17 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
     q = core.quota
     assert q is not None
     path = q.tenancy.path
-    leaves = [x for x in sorted(core._gq) if everyone or any(n in fell for n in path[x])]
+    # A job is within its guarantees only if every guarantee on its line has room: lines
+    # through a full one are skipped (most of them, on a busy fleet).
+    full = q.full_guarantees()
+    fell -= full
+    if not everyone and not fell:
+        return
+    leaves = [
+        x
+        for x in sorted(core._gq)
+        if (everyone or any(n in fell for n in path[x])) and not any(n in full for n in path[x])
+    ]
     if len(leaves) > SWEEP_LEAVES:  # bounded work per pass; the next sweep goes on from here
         at = core._sweep_at % len(leaves)
         leaves = (leaves[at:] + leaves[:at])[:SWEEP_LEAVES]
