@@ -337,8 +337,6 @@ class Scheduler:
         self._unqueued.add(job.id)  # queued by the next pass unless it starts at once
         if job.gpus > self._max_gpus:
             self._max_gpus = job.gpus
-        if self.quota is not None:
-            tenants.watch(self, job.id)
 
     def _queue(self, job_id: int) -> None:
         """Put a pending job in its shape's queue (new jobs wait outside until a pass)."""
@@ -347,6 +345,8 @@ class Scheduler:
             shape = self._job_shape[job_id]
             shape.queue.add((self._key[job_id], job_id))
             self._active[shape.key] = shape
+            if self.quota is not None:
+                tenants.watch(self, job_id)  # waiting: guarantee sweeps may look for it
 
     def _dequeue(self, job_id: int) -> None:
         """Take a job out of the pending structures (it starts or is cancelled)."""

@@ -160,7 +160,6 @@ def unpark(core: Scheduler, now: float) -> None:
             del core.park_reason[jid]
             core._unqueued.add(jid)
             core._new.append(job)
-            watch(core, jid)
             taken += job.gpus
 
 
