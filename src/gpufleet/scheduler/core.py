@@ -448,7 +448,11 @@ class Scheduler:
         q = self.quota
         if q is not None:
             fair = self._fair
-            if fair is not None and fair.due(now) and fair.recompute(now, bool(self.pending)):
+            if (
+                fair is not None
+                and fair.due(now)
+                and fair.recompute(now, bool(self.pending), self._waiting_leaves())
+            ):
                 self._full_pass = True  # tenants changed places: every head may differ
                 self._resv = None
             first = tenants.claimed_starts(self, now) if self._claims else []
@@ -666,6 +670,14 @@ class Scheduler:
             if self.quota is not None and tenants.guaranteed_start(self, job, clusters, now, out):
                 continue
             self._queue(job.id)
+        return out
+
+    def _waiting_leaves(self) -> set[int]:
+        """Tenants with jobs in the queues (what fair-share ranks order)."""
+        out: set[int] = set()
+        for sh in self._active.values():
+            if isinstance(sh.queue, FairQueue):
+                out.update(sh.queue.leaves())
         return out
 
     def _live_shapes(self) -> list[_Shape]:

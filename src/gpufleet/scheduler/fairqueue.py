@@ -33,6 +33,10 @@ class FairQueue:
         self._version = fair.version
         self._n = 0
 
+    def leaves(self) -> list[int]:
+        """The tenants with jobs here."""
+        return list(self._by_leaf)
+
     def __len__(self) -> int:
         return self._n
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from gpufleet.scheduler.quota import Quota
 
 
@@ -36,6 +38,8 @@ class FairShare:
         self.last = 0.0
         self.next_at = 0.0
         self.ranks: list[int] = [0] * n
+        self._past: list[float] = [0.0] * n
+        self._now: list[float] = [0.0] * n
         self.version = 0
         self._order: list[int] = []
 
@@ -52,17 +56,23 @@ class FairShare:
     def due(self, now: float) -> bool:
         return now >= self.next_at
 
-    def recompute(self, now: float, rank: bool = True) -> bool:
+    def recompute(self, now: float, rank: bool = True, waiting: set[int] | None = None) -> bool:
         """Decay and accrue usage up to `now`; rank the leaves when `rank` (only waiting jobs
-        need ranks); True when the order changed."""
+        need ranks). True when the order changed among the `waiting` leaves (all when None):
+        only then do ranks move, so queues holding the old ranks stay consistent, and a leaf
+        that starts waiting later is at most one period behind."""
         q = self.quota
         dt = now - self.last
         decay = math.pow(0.5, dt / self.half_life) if dt > 0 else 1.0
         m = self.models
-        for h, c, used in zip(self.hist, self.corr, q.used, strict=True):
-            for f in range(m):
-                h[f] = h[f] * decay + used[f] * dt + c[f]
-                c[f] = 0.0
+        used = np.array(q.used, dtype=np.float64)[:, :m]
+        hist = np.array(self.hist) * decay + used * dt + np.array(self.corr)
+        self.hist = hist.tolist()
+        self.corr = [[0.0] * m for _ in self.corr]
+        cap = np.array(q.capacity[:m], dtype=np.float64)
+        scale = np.divide(1.0, cap, out=np.zeros(m), where=cap > 0)
+        self._past = (hist * scale).max(axis=1).tolist() if m else [0.0] * len(hist)
+        self._now = (used * scale).max(axis=1).tolist() if m else [0.0] * len(hist)
         self.last = now
         self.next_at = now + self.period
         if not rank:
@@ -70,6 +80,11 @@ class FairShare:
         order = self._walk()
         if order == self._order:
             return False
+        if waiting is not None and self._order:
+            ranks = self.ranks
+            mine = [leaf for leaf in order if leaf in waiting]
+            if mine == sorted(mine, key=lambda leaf: ranks[leaf]):
+                return False  # the waiting tenants keep their relative order
         self._order = order
         for i, leaf in enumerate(order):
             self.ranks[leaf] = i
@@ -78,12 +93,7 @@ class FairShare:
 
     def dominant(self, node: int) -> tuple[float, float]:
         """(decayed, current) dominant share of `node`: its largest share of any model."""
-        cap = self.quota.capacity
-        used = self.quota.used[node]
-        h = self.hist[node]
-        past = max((h[f] / cap[f] for f in range(self.models) if cap[f]), default=0.0)
-        now = max((used[f] / cap[f] for f in range(self.models) if cap[f]), default=0.0)
-        return past, now
+        return self._past[node], self._now[node]  # as of the last recompute
 
     def _walk(self) -> list[int]:
         """Leaves in Fair Tree order: siblings by level fair share, depth first."""
