@@ -13,6 +13,7 @@ Definitions (also in docs/realism.md):
 - energy = replica GPU-seconds x the model's TDP x the site's PUE (busy draw only, as
   report/energy.py counts busy GPUs); tokens per MWh = served tokens / that energy.
 - preempted by inference: runs cut by a reclaim whose claiming job is a service replica.
+- replica wait: from a replica's submission to its first start.
 """
 
 from __future__ import annotations
@@ -97,9 +98,7 @@ def _service(
         dtype=np.float64,
     )
     mwh = float((gpu_s * watts).sum() / _J_PER_MWH)
-    waits = np.array(
-        [rec.start[i] - rec.jobs[i].submit for i in rows if rec.start[i] == rec.start[i]]
-    )
+    waits = np.array([t - rec.jobs[i].submit for i, t in _first_starts(rec, rows).items()])
     return {
         "tenant": s.tenant,
         "objective": s.objective.kind,
@@ -120,6 +119,17 @@ def _service(
         },
         "replicas_sampled": _sampled(rec, segs, plan.targets[si], horizon),
     }
+
+
+def _first_starts(rec: RunRecord, rows: list[int]) -> dict[int, float]:
+    """When each of the jobs first started (a run cut by a failure or a reclaim came first)."""
+    first = {i: rec.start[i] for i in rows if rec.start[i] == rec.start[i]}
+    rowset = set(rows)
+    for runs in (rec.failed, rec.preempted):
+        for i, st, _, _ in runs:
+            if i in rowset:
+                first[i] = min(first.get(i, st), st)
+    return first
 
 
 def _sampled(
