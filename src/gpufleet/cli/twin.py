@@ -183,12 +183,18 @@ def simulate(
     from gpufleet.tenancy.loader import resolve_tenancy
 
     tree = resolve_tenancy(tenancy, scenario, fl)
+    services, tree = _services(inference, scenario, fl, tree)  # checked before the workload
     console = Console(stderr=True)
     with console.status(f"preparing workload {workload!r}...", spinner="dots"):
         jobs = _load_workload(workload, fl, days, seed, load, max_jobs)
     if not jobs:
         raise TraceError(f"workload {workload!r} has no jobs in the first {days:g} days")
-    services, plan, tree, jobs = _inference(inference, scenario, fl, tree, jobs, days)
+    plan = None
+    if services is not None:
+        from gpufleet.engine.inference import plan_replicas
+
+        plan = plan_replicas(services, days * 86400.0, max(j.id for j in jobs) + 1)
+        jobs = [*jobs, *plan.jobs]
     cancels = plan.cancels if plan is not None else ()
     rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console, tree, realism, cancels)
     metrics = summarize(rec)
@@ -221,27 +227,21 @@ def simulate(
                 click.echo(f"wrote {p}")
 
 
-def _inference(
-    spec: str, scenario: str, fl: Any, tree: Any, jobs: list[Any], days: float
-) -> tuple[Any, Any, Any, list[Any]]:
-    """Services, their replica plan, the tree with their node, and the jobs with their
-    replicas; (None, None, tree, jobs) when inference is off."""
+def _services(spec: str, scenario: str, fl: Any, tree: Any) -> tuple[Any, Any]:
+    """The run's inference services and the tree with their node; (None, tree) when off."""
     from gpufleet.workload.service_file import resolve_services
 
     services = resolve_services(spec, scenario, fl)
     if services is None:
-        return None, None, tree, jobs
+        return None, tree
     if tree is None:
         raise ConfigError(
             "--inference needs a tenant tree (--tenancy auto or FILE): replicas are "
             "guaranteed work that reclaims what others borrow"
         )
-    from gpufleet.engine.inference import plan_replicas
     from gpufleet.tenancy.services import with_services
 
-    tree = with_services(tree, services, fl)
-    plan = plan_replicas(services, days * 86400.0, max(j.id for j in jobs) + 1)
-    return services, plan, tree, [*jobs, *plan.jobs]
+    return services, with_services(tree, services, fl)
 
 
 def _realism(failures: str, start: str | None, power: str) -> Any:
