@@ -137,6 +137,12 @@ def _load_workload(
     show_default=True,
     help="cap sites' IT power by their power_phases",
 )
+@click.option(
+    "--inference",
+    default="off",
+    show_default=True,
+    help="inference services FILE.yaml; 'auto' = the scenario's own, 'off' = none",
+)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def simulate(
     scenario: str,
@@ -153,6 +159,7 @@ def simulate(
     failures: str,
     start: str | None,
     power: str,
+    inference: str,
     quiet: bool,
 ) -> None:
     """Simulate the fleet under a workload and print a summary."""
@@ -176,12 +183,20 @@ def simulate(
     from gpufleet.tenancy.loader import resolve_tenancy
 
     tree = resolve_tenancy(tenancy, scenario, fl)
+    services, tree = _services(inference, scenario, fl, tree)  # checked before the workload
     console = Console(stderr=True)
     with console.status(f"preparing workload {workload!r}...", spinner="dots"):
         jobs = _load_workload(workload, fl, days, seed, load, max_jobs)
     if not jobs:
         raise TraceError(f"workload {workload!r} has no jobs in the first {days:g} days")
-    rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console, tree, realism)
+    plan = None
+    if services is not None:
+        from gpufleet.engine.inference import plan_replicas
+
+        plan = plan_replicas(services, days * 86400.0, max(j.id for j in jobs) + 1)
+        jobs = [*jobs, *plan.jobs]
+    cancels = plan.cancels if plan is not None else ()
+    rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console, tree, realism, cancels)
     metrics = summarize(rec)
     out = out_console()
     for table in summary_tables(metrics):
@@ -194,6 +209,12 @@ def simulate(
         out.print(tenancy_table(metrics["tenancy"]))
         if metrics["tenancy"]["grants"]:
             out.print(grants_table(metrics["tenancy"]))
+    if plan is not None:
+        from gpufleet.metrics.inference import inference_summary
+        from gpufleet.report.tables import inference_table
+
+        metrics["inference"] = inference_summary(rec, services, plan)
+        out.print(inference_table(metrics["inference"]))
     if out_dir is not None:
         from gpufleet.report.files import write_run
 
@@ -204,6 +225,23 @@ def simulate(
 
             for p in write_report(out_dir, report_path):
                 click.echo(f"wrote {p}")
+
+
+def _services(spec: str, scenario: str, fl: Any, tree: Any) -> tuple[Any, Any]:
+    """The run's inference services and the tree with their node; (None, tree) when off."""
+    from gpufleet.workload.service_file import resolve_services
+
+    services = resolve_services(spec, scenario, fl)
+    if services is None:
+        return None, tree
+    if tree is None:
+        raise ConfigError(
+            "--inference needs a tenant tree (--tenancy auto or FILE): replicas are "
+            "guaranteed work that reclaims what others borrow"
+        )
+    from gpufleet.tenancy.services import with_services
+
+    return services, with_services(tree, services, fl)
 
 
 def _realism(failures: str, start: str | None, power: str) -> Any:
@@ -234,9 +272,19 @@ def _run_with_progress(
     console: Console,
     tree: Any = None,
     realism: Any = None,
+    cancels: Any = (),
 ) -> Any:
     if quiet:
-        return run(fl, jobs, pol, window=days * 86400.0, seed=seed, tenancy=tree, realism=realism)
+        return run(
+            fl,
+            jobs,
+            pol,
+            window=days * 86400.0,
+            seed=seed,
+            tenancy=tree,
+            realism=realism,
+            cancels=cancels,
+        )
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -262,4 +310,5 @@ def _run_with_progress(
             progress=tick,
             tenancy=tree,
             realism=realism,
+            cancels=cancels,
         )

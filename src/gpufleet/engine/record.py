@@ -44,6 +44,9 @@ class RunRecord:
     # Runs cut short by preemption, the job then re-queued: (job index, start, end, cluster).
     # The job's final run stays in start/end/cluster; accounting counts both.
     preempted: list[tuple[int, float, float, int]] = field(default_factory=list)
+    # why each of those runs was cut (the core's Preempt reason, e.g. "reclaimed for job 7 of
+    # chat"), in the same order
+    preempted_by: list[str] = field(default_factory=list)
     # Runs cut short by a failure (same layout); the job then restarted from its checkpoint.
     failed: list[tuple[int, float, float, int]] = field(default_factory=list)
     failures: dict[int, int] = field(default_factory=dict)  # job index -> interruptions

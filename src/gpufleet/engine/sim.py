@@ -3,22 +3,24 @@
 Two event sources merge in time order: arrivals (jobs sorted by submit time, read with a
 pointer, never all pushed on a heap) and ends (a heap of (time, sequence, job id, kind): a
 finish, or the eviction of a preempted job when its grace period is over). All events at one
-instant are applied first (ends, then fleet events, then arrivals), then one scheduling pass
-runs. An end whose run was already cut short by an eviction or a failure (or an eviction of a
-job that finished first) is stale and skipped. With `realism`, a third source joins: dated
-fleet events (build-out, power phases), node failures and repairs (`engine/faults.py`). Nothing
-here decides; it only advances time and records.
+instant are applied first (ends, then fleet events, then cancels, then arrivals), then one
+scheduling pass runs. An end whose run was already cut short by an eviction or a failure (or an
+eviction of a job that finished first) is stale and skipped. With `realism`, a third source
+joins: dated fleet events (build-out, power phases), node failures and repairs
+(`engine/faults.py`). A fourth, `cancels`, withdraws jobs at given times (inference services
+scaling down, `engine/inference.py`). Nothing here decides; it only advances time and records.
 """
 
 from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from gpufleet.engine.faults import Disturbances, Realism
 from gpufleet.engine.phases import online_at, timeline
 from gpufleet.engine.record import (
+    CANCELLED,
     COMPLETED,
     PENDING,
     REJECTED,
@@ -29,7 +31,7 @@ from gpufleet.engine.record import (
 from gpufleet.fleet.model import Fleet
 from gpufleet.policy.registry import Policy
 from gpufleet.scheduler.core import Scheduler
-from gpufleet.scheduler.events import Evict, Finish, Preempt, Reject, Start, Submit
+from gpufleet.scheduler.events import Cancel, Evict, Finish, Preempt, Reject, Start, Submit
 from gpufleet.scheduler.why import CODES, waiting_summary
 from gpufleet.tenancy.model import Tenancy
 from gpufleet.workload.job import Job
@@ -51,6 +53,7 @@ def simulate(
     check: Callable[[Scheduler, float], None] | None = None,
     tenancy: Tenancy | None = None,
     realism: Realism | None = None,
+    cancels: Sequence[tuple[float, int]] = (),
 ) -> RunRecord:
     """Replay `jobs` on `fleet` under `policy` and return the record.
 
@@ -58,7 +61,9 @@ def simulate(
     running then are recorded as such). `check`, when given, is called after every pass
     (tests use it to assert invariants at every step). `tenancy` puts the tenant tree's
     quotas, grants, data-sovereignty rules and reclaim preemption in force. `realism` adds
-    failures, the build-out from a start day and power caps (each switchable).
+    failures, the build-out from a start day and power caps (each switchable). `cancels`
+    lists (time, job id) withdrawals in time order; a job no longer queued or running then
+    is left alone.
     """
     t0 = time.perf_counter()
     jobs = sorted(jobs, key=lambda j: (j.submit, j.id))
@@ -94,8 +99,12 @@ def simulate(
     # failures need to know which jobs sit on which domains
     tracker = dist if dist is not None and dist.model is not None else None
     next_dist = dist.next_time() if dist is not None else inf
+    ci, nc = 0, len(cancels)
+    claim_reason: dict[int, str] = {}  # job being preempted -> why (the Preempt's reason)
+    dropped: set[int] = set()  # seqs of finishes of cancelled runs, dropped when on top
     while (
         ai < n
+        or ci < nc
         or ends
         or wake is not None
         or (dist is not None and sched.pending and dist.may_free())
@@ -105,6 +114,8 @@ def simulate(
             t = wake
         if next_dist < t:
             t = next_dist
+        if ci < nc and cancels[ci][0] < t:
+            t = cancels[ci][0]
         if until is not None and t > until:
             break
         while next_sample <= t:
@@ -126,6 +137,7 @@ def simulate(
                 del run_seq[jid]
                 i = index[jid]
                 rec.preempted.append((i, start[i], t, cluster[i]))
+                rec.preempted_by.append(claim_reason.pop(jid, ""))
                 sched.apply(Evict(jid), t)
                 if tracker is not None:
                     tracker.ended(jid)
@@ -135,6 +147,19 @@ def simulate(
         if next_dist <= t and dist is not None:
             dist.fire(t)
             next_dist = dist.next_time()
+        while ci < nc and cancels[ci][0] <= t:
+            jid = cancels[ci][1]
+            ci += 1
+            if jid in sched.running:
+                dropped.add(run_seq.pop(jid))
+                end[index[jid]] = t
+                if tracker is not None:
+                    tracker.ended(jid)
+            elif jid not in sched.pending:
+                continue
+            sched.apply(Cancel(jid), t)
+            state_arr[index[jid]] = CANCELLED
+            events += 1
         while ai < n and jobs[ai].submit == t:
             job = jobs[ai]
             for d in sched.apply(Submit(job), t):
@@ -167,10 +192,13 @@ def simulate(
                 # the eviction names the run it cuts: kind = _EVICT + that run's finish seq
                 seq += 1
                 heappush(ends, (d.at, seq, d.job_id, _EVICT + run_seq[d.job_id]))
+                claim_reason[d.job_id] = d.reason
         if tenancy is not None:
             wake = sched.wakeup()
         if check is not None:
             check(sched, t)
+        while dropped and ends and ends[0][1] in dropped:
+            dropped.discard(heappop(ends)[1])  # a cancelled run's finish: no pass for it
         if progress is not None:
             before = done
             done += events

@@ -235,3 +235,32 @@ def grants_table(t: dict[str, Any]) -> Table:
             f"{gr['used_fraction']:.1%}",
         )
     return table
+
+
+def inference_table(i: dict[str, Any]) -> Table:
+    """Per inference service: objective attainment, tokens, energy; preemptions it caused."""
+    p = i["preempted_by_inference"]
+    table = Table(
+        title=(
+            f"inference services ({i['tokens_served'] / 1e9:,.1f} G tokens, "
+            f"{i['tokens_per_mwh'] / 1e6:,.2f} M tokens/MWh; preempted "
+            f"{p['runs']:,} runs of {p['jobs']:,} jobs, {p['gpu_hours_lost']:,.0f} GPU-h lost)"
+        )
+    )
+    table.add_column("service", no_wrap=True)
+    for col in ("objective", "met (time)", "met (tokens)", "served", "replicas", "GPU-h", "MWh"):
+        table.add_column(col, justify="right")
+    for name, s in i["services"].items():
+        obj = s["objective"] if s["objective"] == "throughput" else f"util<={s['target']:.0%}"
+        served = s["tokens_served"] / s["tokens_offered"] if s["tokens_offered"] else 1.0
+        table.add_row(
+            name,
+            obj,
+            f"{s['attainment_time']:.1%}",
+            f"{s['attainment_requests']:.1%}",
+            f"{served:.1%}",
+            f"{s['replicas_min']}-{s['replicas_max']}",
+            f"{s['gpu_hours']:,.0f}",
+            f"{s['energy_mwh']:,.1f}",
+        )
+    return table
