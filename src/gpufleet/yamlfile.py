@@ -10,9 +10,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gpufleet.errors import ConfigError
+from gpufleet.workload.units import parse_duration
+
+# What every file model of the project takes: no unknown fields, values frozen once read.
+STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+def duration_seconds(v: Any) -> Any:
+    """A pydantic `before` validator: "90m", "12h", "30d" to seconds; numbers pass through."""
+    if isinstance(v, str):
+        try:
+            return parse_duration(v)
+        except ValueError as e:
+            raise ValueError(str(e)) from None
+    return v
+
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from gpufleet.errors import ConfigError
 from gpufleet.fleet.model import Fleet
@@ -29,23 +28,11 @@ from gpufleet.tenancy.model import (
     PreemptionConfig,
     Tenancy,
 )
-from gpufleet.workload.units import parse_duration
-from gpufleet.yamlfile import error_at, load_yaml, validate
-
-_STRICT = ConfigDict(extra="forbid", frozen=True)
-
-
-def _seconds(v: Any) -> Any:
-    if isinstance(v, str):
-        try:
-            return parse_duration(v)
-        except ValueError as e:
-            raise ValueError(str(e)) from None
-    return v
+from gpufleet.yamlfile import STRICT, duration_seconds, error_at, load_yaml, validate
 
 
 class _GrantIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     name: str = Field(min_length=1)
     flavor: str = ANY
     start: float = Field(default=0.0, ge=0)
@@ -53,11 +40,11 @@ class _GrantIn(BaseModel):
     gpus: int = Field(default=0, ge=0)
     gpu_hours: float = Field(default=0.0, ge=0)
 
-    _secs = field_validator("start", "end", mode="before")(_seconds)
+    _secs = field_validator("start", "end", mode="before")(duration_seconds)
 
 
 class _LeavesIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     count: int = Field(ge=1, le=100_000)
     share: float = Field(default=1.0, gt=0)
     limit: dict[str, int] = {}
@@ -66,7 +53,7 @@ class _LeavesIn(BaseModel):
 
 
 class _NodeIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     name: str = Field(min_length=1)
     share: float = Field(default=1.0, gt=0)
     guarantee: dict[str, int] = {}
@@ -84,23 +71,23 @@ class _NodeIn(BaseModel):
 
 
 class _FairShareIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     half_life: float = Field(default=HALF_LIFE_S, gt=0)
     period: float = Field(default=PERIOD_S, gt=0)
 
-    _secs = field_validator("half_life", "period", mode="before")(_seconds)
+    _secs = field_validator("half_life", "period", mode="before")(duration_seconds)
 
 
 class _PreemptionIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     reclaim: bool = True
     grace: float = Field(default=GRACE_S, ge=0)
 
-    _secs = field_validator("grace", mode="before")(_seconds)
+    _secs = field_validator("grace", mode="before")(duration_seconds)
 
 
 class _TenancyIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     name: str = ""
     description: str = ""
     sources: dict[str, str] = {}

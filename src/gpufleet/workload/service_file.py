@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from gpufleet.errors import ConfigError
 from gpufleet.fleet.model import Fleet
@@ -39,31 +38,19 @@ from gpufleet.workload.services import (
     Service,
     ServiceSet,
 )
-from gpufleet.workload.units import parse_duration
-from gpufleet.yamlfile import error_at, load_yaml, validate
-
-_STRICT = ConfigDict(extra="forbid", frozen=True)
-
-
-def _seconds(v: Any) -> Any:
-    if isinstance(v, str):
-        try:
-            return parse_duration(v)
-        except ValueError as e:
-            raise ValueError(str(e)) from None
-    return v
+from gpufleet.yamlfile import STRICT, duration_seconds, error_at, load_yaml, validate
 
 
 class _StepIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     at: float = Field(ge=0)
     add: float
 
-    _secs = field_validator("at", mode="before")(_seconds)
+    _secs = field_validator("at", mode="before")(duration_seconds)
 
 
 class _DemandIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     peak: float = Field(ge=0)
     trough: float = Field(ge=0)
     peak_hour: float = Field(ge=0, lt=24)
@@ -72,27 +59,27 @@ class _DemandIn(BaseModel):
 
 
 class _ReplicasIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     min: int = Field(ge=0)
     max: int = Field(ge=1)
 
 
 class _ObjectiveIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     kind: str = "throughput"
     target: float = Field(default=1.0, gt=0, le=1)
 
 
 class _AutoscaleIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     interval: float = Field(default=300.0, gt=0)
     down_delay: float = Field(default=1800.0, ge=0)
 
-    _secs = field_validator("interval", "down_delay", mode="before")(_seconds)
+    _secs = field_validator("interval", "down_delay", mode="before")(duration_seconds)
 
 
 class _ServiceIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     name: str = Field(min_length=1)
     models: list[str] = Field(min_length=1)
     gpus_per_replica: int = Field(ge=1)
@@ -109,13 +96,13 @@ class _ServiceIn(BaseModel):
 
 
 class _PlacementIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     node: str = Field(default="inference", min_length=1)
     parent: str | None = None
 
 
 class _FileIn(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
     name: str = ""
     description: str = ""
     sources: dict[str, str] = {}
