@@ -149,6 +149,7 @@ class Scheduler:
         self._gq: dict[int, SortedList] = {}
         self._gsweep = False
         self._fell: set[int] = set()  # nodes whose usage fell since the last sweep
+        self._fell_before: dict[tuple[int, int], int] = {}  # (node, flavor) -> usage before
         self._head_verdict: tuple[int, float, bool] | None = None
         self._sweep_at = 0
         self._sweep_all = False

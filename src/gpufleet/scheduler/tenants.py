@@ -22,6 +22,7 @@ from gpufleet.workload.job import Job
 
 if TYPE_CHECKING:
     from gpufleet.scheduler.core import Scheduler, _Shape
+    from gpufleet.scheduler.quota import Quota
 
 # Jobs of one tenant looked at when its quota frees up (the rest wait for the next release).
 UNPARK_SCAN = 64
@@ -237,10 +238,13 @@ def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
         # Far below its guarantee, nothing changed for anyone: no sweep.
         used, claimed, most = q.used, q.claimed, core._max_gpus
         for n, f, g_n in q.guarantees(c.leaf, c.flavor):
-            after = used[n][f] + claimed.get((n, f), 0)
+            after = used[n][f] + claimed.get((n, f), 0) if claimed else used[n][f]
             if after < g_n and g_n - (after + c.gpus) < most:
                 core._fell.add(n)
                 core._gsweep = True
+                before = core._fell_before.get((n, f), -1)
+                if before < after + c.gpus:
+                    core._fell_before[(n, f)] = after + c.gpus
     waiting = core._waiting_on
     if waiting:
         for n in core.quota.tenancy.path[c.leaf]:
@@ -510,6 +514,8 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
     wait behind is not itself within its guarantees."""
     fell = core._fell
     core._fell = set()
+    before = core._fell_before
+    core._fell_before = {}
     everyone = core._sweep_all
     core._sweep_all = False
     if core._blocked is None or head_holds_order(core, now):
@@ -544,8 +550,26 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
             models = {core._cluster_model[ci] for ci in shape.clusters}
             if not any(q.guaranteed(leaf, m, job.gpus) for m in models):
                 break  # this tenant is at its guarantee: its later jobs are too
+            if not everyone and not newly_guaranteed(q, leaf, job.gpus, models, before):
+                continue  # within its guarantees before these releases too: tried then
             clusters = core._gate(job, shape, now)
             if clusters is None:
                 continue  # parked on its limits
             if not guaranteed_start(core, job, clusters, now, out) and job.id not in core._claims:
                 break  # neither started nor claimed: later jobs of this tenant would not be
+
+
+def newly_guaranteed(
+    q: Quota, leaf: int, gpus: int, models: set[str], before: dict[tuple[int, int], int]
+) -> bool:
+    """Did the releases that led to this sweep bring `gpus` GPUs of one of `models` within
+    the guarantees of the leaf's line? (At some guarantee, usage before them left no room.)
+    A job already within them before was looked at then, on arrival or by an earlier sweep."""
+    for m in models:
+        if not q.guaranteed(leaf, m, gpus):
+            continue
+        for n, f, g_n in q.guarantees(leaf, q.fid[m]):
+            b = before.get((n, f))
+            if b is not None and b + gpus > g_n:
+                return True
+    return False
