@@ -5,8 +5,8 @@ Each is a pure function of the read-only view; randomness comes only from `rng`,
 `best-fit`, `packing`, `dot-product`, `random`, `worst-fit` and `fgd` are the FGD artifact's
 (hkust-adsl/kubernetes-scheduler-simulator, pkg/simulator/plugin/*_score.go): integers
 0-100, the best node wins, ties go to the lowest `view.rank` (share_fit.py). `first-fit` is
-ours (the artifact's FirstFitScore gives every node the same score), as are `fgd-exact` and
-`fgd-best-fit` (fgd.py).
+ours (the artifact's FirstFitScore gives every node the same score), as are `fgd-exact`,
+`fgd-best-fit` and `fgd-cpu` (fgd.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from gpufleet.errors import ConfigError
 from gpufleet.fleet.sharing import SharePlacement, SharingView
-from gpufleet.policy.fgd import fgd, fgd_best_fit, fgd_exact
+from gpufleet.policy.fgd import fgd, fgd_best_fit, fgd_cpu, fgd_exact
 from gpufleet.policy.fragmentation import TargetShapes
 from gpufleet.policy.share_fit import (
     MAX_CPU,
@@ -146,6 +146,7 @@ SHARE_PLACEMENTS: dict[str, tuple[SharePolicy, str]] = {
     "fgd": (fgd, "least growth of expected GPU fragmentation, FGD ATC'23 (artifact)"),
     "fgd-exact": (fgd_exact, "fgd on the exact gradient, no integer score (ours)"),
     "fgd-best-fit": (fgd_best_fit, "fgd, ties to the fuller node by best-fit score (ours)"),
+    "fgd-cpu": (fgd_cpu, "fgd plus GPU milli the node's CPU left cannot feed (ours)"),
     "worst-fit": (worst_fit, "most CPU and GPU left on the node after placing (artifact)"),
     "first-fit": (first_fit, "lowest-numbered node that fits (ours)"),
 }

@@ -38,7 +38,7 @@ ARTIFACT = {
     "best-fit": "05-BestFit",
     "fgd": "06-FGD",
 }
-OURS_ONLY = ("fgd-exact", "fgd-best-fit", "worst-fit", "first-fit")
+OURS_ONLY = ("fgd-cpu", "fgd-exact", "fgd-best-fit", "worst-fit", "first-fit")
 
 
 def check_fgd(options: Options) -> list[Row]:
