@@ -12,9 +12,10 @@ of a node is
     max(0, GPU milli left - CPU left / (CPU per GPU milli of the target's GPU pods))
 
 in the same unit as fragmentation (GPU milli), and placing a CPU-light pod on a CPU-poor node
-(or a CPU-heavy one, or a CPU pod, on a CPU-rich node) is what lowers it. This is the
-multi-resource alignment of Tetris (Grandl et al., SIGCOMM'14) stated as a fragment, so that
-it adds to FGD's gradient rather than replacing it.
+(or a CPU-heavy one, or a CPU pod, on a CPU-rich node) is what lowers it. These are Borg's
+"stranded resources" (Verma et al., EuroSys'15: one resource left idle because another on
+the machine is used up) and Tetris' multi-resource alignment (Grandl et al., SIGCOMM'14),
+stated as a fragment so that it adds to FGD's gradient rather than replacing it.
 """
 
 from __future__ import annotations

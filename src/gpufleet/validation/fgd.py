@@ -34,6 +34,7 @@ FIRST_SEED = 42  # [S] generate_run_scripts.py: tune seeds 42..51
 ARTIFACT = {
     "random": "01-Random",
     "dot-product": "02-DotProd",
+    "gpu-clustering": "03-GpuClustering",
     "packing": "04-GpuPacking",
     "best-fit": "05-BestFit",
     "fgd": "06-FGD",
