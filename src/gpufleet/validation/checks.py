@@ -138,11 +138,14 @@ artifact's 10 runs (expected_results/analysis_allo_discrete.csv, column 130); `o
 of ours with the same seed numbers (our own random streams). Scores are the artifact's, and
 ties between equal integer scores go to the node with the smallest random per-run rank, as in
 the artifact's Kubernetes fork (smallest node name, names carry a random prefix); with uniform
-random ties instead, FGD loses about 5 points, dot-product and packing 1-3. `fgd-exact` (the
-gradient itself, no integer score), `fgd-best-fit`, `worst-fit` and `first-fit` are ours;
-nothing was published for them. None of ours beat FGD's published 95.39 (best: fgd-best-fit
-95.36; the exact gradient does worse than FGD's coarse integer score, whose ties, broken by
-one fixed node order, consolidate pods). Semantics: docs/fgd.md.
+random ties instead, FGD loses about 5 points, dot-product and packing 1-3.
+`gpu-clustering` is the artifact's GpuClustering (03-GpuClustering: pods of one GPU kind
+grouped on the same nodes). `fgd-cpu`, `fgd-exact`, `fgd-best-fit`, `worst-fit` and
+`first-fit` are ours; nothing was published for them. `fgd-cpu` is FGD plus a lookahead on
+the CPU dimension: a node's GPU milli that its CPU left cannot feed, at the CPU per GPU milli
+of the workload's GPU pods, counts as fragmented; it is the one of ours above FGD's published
+mean, on every seed (the exact gradient, `fgd-exact`, does worse than FGD's coarse integer
+score, whose ties, broken by one fixed node order, consolidate pods). Semantics: docs/fgd.md.
 """,
 }
 
