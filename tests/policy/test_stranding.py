@@ -1,4 +1,6 @@
-"""CPU-stranded GPU milli and `fgd-cpu`'s choice, computed by hand on two-node clusters.
+"""CPU-stranded GPU milli and `fgd-cpu`'s choice: by hand on two-node clusters, and as
+properties (never negative, never grows with more CPU; where CPU cannot run short, fgd-cpu
+chooses exactly as fgd).
 
 Target workload: one GPU pod of (4 cores, 1 whole GPU) and one CPU pod of 4 cores, so the GPU
 pods bring 4000 CPU milli per 1000 GPU milli. Node A is CPU-poor, node B CPU-rich; both are
@@ -10,6 +12,8 @@ from __future__ import annotations
 import random
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gpufleet.fleet.sharing import SharedNodes, SharePlacement, SharingState
 from gpufleet.policy.fgd import fgd, fgd_cpu
@@ -70,3 +74,50 @@ def test_a_cpu_light_shared_pod_goes_to_the_cpu_poor_node() -> None:
     light = Pod(cpu=0, memory=0, gpus=1, milli=500)
     assert fgd(light, _two_nodes(6000, [1, 0]).view, RNG, _target()) == SharePlacement(1, (0,))
     assert fgd_cpu(light, _two_nodes(6000, [1, 0]).view, RNG, _target()) == SharePlacement(0, (0,))
+
+
+@given(
+    left=st.lists(st.lists(st.integers(0, 1000), min_size=4, max_size=4), min_size=1, max_size=5),
+    cpu=st.lists(st.integers(0, 64_000), min_size=5, max_size=5),
+    more=st.integers(0, 64_000),
+    rate=st.tuples(st.integers(1, 20_000), st.integers(1, 8_000)),
+)
+def test_stranded_is_never_negative_and_never_grows_with_cpu(
+    left: list[list[int]], cpu: list[int], more: int, rate: tuple[int, int]
+) -> None:
+    rows = np.array(left, dtype=np.int64)
+    cpu_left = np.array(cpu[: len(left)], dtype=np.int64)
+    got = stranded(rows, cpu_left, *rate)
+    assert (got >= 0).all() and (got <= rows.sum(axis=1)).all()
+    assert (stranded(rows, cpu_left + more, *rate) <= got).all()
+
+
+@given(
+    gpus=st.lists(st.sampled_from([1, 2, 4, 8]), min_size=1, max_size=5),
+    pods=st.lists(
+        st.tuples(st.integers(0, 8), st.sampled_from([0, 1, 2]), st.integers(1, 1000)),
+        min_size=1,
+        max_size=20,
+    ),
+    seed=st.integers(0, 5),
+)
+def test_with_cpu_never_short_fgd_cpu_chooses_as_fgd(
+    gpus: list[int], pods: list[tuple[int, int, int]], seed: int
+) -> None:
+    """Nodes with far more CPU than the pods could take: nothing ever strands, so the two
+    placements see the same gradients and make the same choices, pod after pod."""
+    workload = [
+        Pod(cpu * 1000, 0, n, 1000 if n != 1 or milli == 1000 else milli) if n else Pod(cpu, 0)
+        for cpu, n, milli in pods
+    ]
+    target = target_shapes(PodList.of(workload))
+    nodes = SharedNodes.of([("T4", g, 10**12, 1000) for g in gpus])  # >= 1.25e8 GPU milli fed
+    rank = list(range(len(gpus)))
+    random.Random(seed).shuffle(rank)
+    a, b = SharingState(nodes, np.array(rank)), SharingState(nodes, np.array(rank))
+    for pod in workload:
+        chosen = fgd(pod, a.view, RNG, target)
+        assert fgd_cpu(pod, b.view, RNG, target) == chosen
+        if chosen is not None:
+            a.place(pod, chosen)
+            b.place(pod, chosen)
