@@ -121,10 +121,11 @@ same two queues; inside a queue the highest index G(attained, service left to th
 threshold) runs first), the job-size distribution being the 1,001 GPU-time samples the
 Tiresias simulator's Gittins policy learns from (tiresias-nsdi19/yarn-gput1000.csv; left out
 when that file is absent). Nothing is published for them, here or in the Pollux artifact.
-They do worse than 2D-LAS on 30 of the 32 workloads (26% longer average JCT on average):
-the samples are another cluster's, not these workloads', and with the quantum being the
-service left to the 16 GPU-hour threshold the index rises again near it (for these samples
-8.9e-6 at 12 GPU-hours, 2.8e-5 at 15.8), so jobs that have run long get ahead of young ones.
+They do worse than 2D-LAS on 30 of the 32 workloads (26% longer average JCT on average).
+Likely reasons: the samples are another cluster's, not these workloads', and with the quantum
+being the service left to the 16 GPU-hour threshold the index rises again near it (for these
+samples 8.9e-6 at 12 GPU-hours, 2.8e-5 at 15.8), so jobs about to be demoted get ahead of
+middle-aged ones.
 Semantics: docs/validation-pollux.md and docs/design/rounds.md.
 """,
     "philly": """
