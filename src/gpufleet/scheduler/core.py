@@ -127,7 +127,9 @@ class Scheduler:
         # nodes' usage must fall before a leaf is looked at again.
         self._parked: dict[int, SortedList] = {}
         self.park_reason: dict[int, str] = {}
-        self._waiting_on: dict[int, set[int]] = {}
+        self._gate_plan: dict[tuple[int, int], tenants.GatePlan | None] = {}  # (tenant, cset)
+        self._waiting_on: dict[int, set[int]] = {}  # node -> tenants parked on it
+        self._waits_of: dict[int, set[int]] = {}  # tenant -> nodes it is parked on
         self._recheck: set[int] = set()
         self._boundary = 0
         # (leaf, data class, sites, models) -> (allowed sites, most GPUs at once, why not)
@@ -138,7 +140,6 @@ class Scheduler:
         self._holds: dict[int, list[int]] = {}
         self._claim_of: dict[int, tuple[int, str, int]] = {}  # claimer -> leaf, model, GPUs
         self._reclaim_at: dict[int, float] = {}  # job -> last reclaim attempt
-        self._by_model: dict[int, tuple[tuple[str, tuple[int, ...]], ...]] = {}
         # per cluster: running jobs that borrowed at start, in victim order
         self._borrowers: list[SortedList] = [SortedList() for _ in fleet.clusters]
         self.preemptions: dict[int, int] = {}
@@ -258,6 +259,8 @@ class Scheduler:
             )
             if charge.borrowing:
                 self._borrowers[ci].add((job.priority, -start, -job.id, job.id))
+            if self._fair is not None:  # it accrues from the last recompute on
+                self._fair.started(self._leaf[job.id], charge.flavor, job.gpus, self._fair.last)
 
     def _admit(self, job: Job) -> tuple[Job, str | None]:
         if job.id in self.pending or job.id in self.running:
@@ -357,7 +360,11 @@ class Scheduler:
             self._unqueued.discard(job_id)
         elif job_id in self.park_reason:
             del self.park_reason[job_id]
-            self._parked[self._leaf[job_id]].remove((key, job_id))
+            leaf = self._leaf[job_id]
+            parked = self._parked[leaf]
+            parked.remove((key, job_id))
+            if not parked:
+                tenants.settle(self, leaf)
         else:
             shape.queue.remove((key, job_id))
         if self._gq:
@@ -649,7 +656,12 @@ class Scheduler:
                 if self.quota is not None:
                     tenants.reclaim(self, job, clusters, now, out)
             elif keys[job.id] < self._blocked[0]:
-                # A new job jumps ahead of the reserved head: redo the whole pass.
+                # A new job jumps ahead of the reserved head. Where it fits away from the
+                # head's clusters (and the reservation is fresh), a whole pass would start it
+                # and nothing more: the head and its reservation are untouched, and every
+                # other shape failed on capacity that has only shrunk. Else redo the pass.
+                if self._jump_ahead(job, clusters, now, out):
+                    continue
                 self._resv = None
                 for later in new[n:]:
                     self._queue(later.id)
@@ -671,6 +683,19 @@ class Scheduler:
                 continue
             self._queue(job.id)
         return out
+
+    def _jump_ahead(
+        self, job: Job, clusters: tuple[int, ...], now: float, out: list[Decision]
+    ) -> bool:
+        assert self._blocked is not None
+        head = self._job_shape.get(self._blocked[1])
+        if head is None or (self.policy.backfill and (self._resv is None or self._resv_stale)):
+            return False
+        alloc = self._place(job, clusters, None)
+        if alloc is None or alloc.cluster in head.clusters:
+            return False
+        out.append(self._start(job, alloc, now))
+        return True
 
     def _waiting_leaves(self) -> set[int]:
         """Tenants with jobs in the queues (what fair-share ranks order)."""
