@@ -102,6 +102,17 @@ class _Reservation:
     limit: dict[int, int]  # reserved domain -> GPUs a job running past the shadow may take
 
 
+class _MergedKeys(dict[int, OrderKey]):
+    """Merged fair-share keys computed when first asked for."""
+
+    def __init__(self, core: Scheduler) -> None:
+        super().__init__()
+        self._core = core
+
+    def __missing__(self, job_id: int) -> OrderKey:
+        return tenants.merged_keys(self._core, [self._core.pending[job_id]])[job_id]
+
+
 class Scheduler:
     """Event-driven scheduler core over one fleet and one policy. Pure: no clock, no I/O."""
 
@@ -636,7 +647,12 @@ class Scheduler:
         """
         out: list[Decision] = []
         new = self._new
-        keys = self._key if self._fair is None else tenants.merged_keys(self, new)
+        if self._fair is None:
+            keys = self._key
+        elif len(new) > 1 or self._blocked is not None:
+            keys = tenants.merged_keys(self, new)
+        else:  # one job and nothing blocked: its merged key is needed only if it blocks
+            keys = _MergedKeys(self)
         if len(new) > 1:
             new.sort(key=lambda j: keys.get(j.id, ()))
         for n, job in enumerate(new):
