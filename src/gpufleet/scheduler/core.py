@@ -159,6 +159,7 @@ class Scheduler:
         # whether usage fell on such a line since the last pass (then they are looked at).
         self._gq: dict[int, SortedList] = {}
         self._gsweep = False
+        self._cset_models: dict[int, set[str]] = {}  # candidate set -> its GPU models
         self._fell: set[int] = set()  # nodes whose usage fell since the last sweep
         self._fell_before: dict[tuple[int, int], int] = {}  # (node, flavor) -> usage before
         self._head_verdict: tuple[int, float, bool] | None = None

@@ -518,6 +518,8 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
     core._fell_before = {}
     everyone = core._sweep_all
     core._sweep_all = False
+    if not everyone and not fell:
+        return
     if core._blocked is None or head_holds_order(core, now):
         return
     q = core.quota
@@ -525,8 +527,6 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
     path = q.tenancy.path
     # A job is within its guarantees only if every guarantee on its line has room: lines
     # through a full one are skipped (most of them, on a busy fleet).
-    if not everyone and not fell:
-        return
     full = q.full_guarantees()
     fell -= full
     if not everyone and not fell:
@@ -547,7 +547,11 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
         for _, jid in list(found.islice(0, GUARANTEE_SCAN)):
             job = core.pending[jid]
             shape = core._job_shape[jid]
-            models = {core._cluster_model[ci] for ci in shape.clusters}
+            models = core._cset_models.get(shape.cset)
+            if models is None:
+                models = core._cset_models[shape.cset] = {
+                    core._cluster_model[ci] for ci in shape.clusters
+                }
             if not any(q.guaranteed(leaf, m, job.gpus) for m in models):
                 break  # this tenant is at its guarantee: its later jobs are too
             if not everyone and not newly_guaranteed(q, leaf, job.gpus, models, before):
