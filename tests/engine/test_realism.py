@@ -249,7 +249,7 @@ def _ran_and_capacity(rec: RunRecord) -> None:
         assert s <= e <= rec.start[i]
         g = rec.jobs[i].gpus
         events += [(s, 1, ci, g), (e, 0, ci, -g)]
-    assert sum(rec.failures.values()) == len(rec.failed)
+    assert sum(rec.failures.values()) + sum(rec.planned.values()) == len(rec.failed)
     used = [0] * len(rec.fleet.clusters)
     for _, _, ci, delta in sorted(events):
         used[ci] += delta
