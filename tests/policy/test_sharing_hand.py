@@ -14,13 +14,14 @@ import pytest
 from sharing_cluster import three_nodes
 
 from gpufleet.errors import ConfigError
-from gpufleet.fleet.sharing import SharePlacement
+from gpufleet.fleet.sharing import SharedNodes, SharePlacement, SharingState
 from gpufleet.policy.share_fit import best_fit_score
 from gpufleet.policy.sharing import (
     SHARE_PLACEMENTS,
     best_fit,
     dot_product,
     first_fit,
+    gpu_clustering,
     packing,
     random_fit,
     share_placement,
@@ -63,6 +64,34 @@ def test_worst_fit_spreads_and_first_fit_takes_the_first() -> None:
     state = three_nodes()
     assert worst_fit(WHOLE_1, state.view, RNG) == SharePlacement(1, (1,))
     assert first_fit(SHARE_300, state.view, RNG) == SharePlacement(0, (0,))
+
+
+def test_gpu_clustering_groups_pods_of_one_kind() -> None:
+    """n1 holds one share pod (3400 milli left), n0 and n2 none (2000 left). Fill term
+    25 x (8000 - left) // 8000: 14 on n1, 18 on n0 and n2. A share pod: n1 holds only its kind,
+    75 + 14 = 89; empty nodes 25 + 18 = 43. A whole GPU: n1 holds only another kind, 0 + 14;
+    n0 and n2 43, n0 by rank. Once n1 holds both kinds a share pod scores 50 + 17 = 67 there
+    (2400 left), still above 43; a CPU pod scores 0 everywhere and goes by rank."""
+    state = three_nodes()
+    assert state.view.affinity[1].tolist() == [1, 0, 0, 0, 0]
+    assert gpu_clustering(SHARE_300, state.view, RNG) == SharePlacement(1, (0,))
+    assert gpu_clustering(WHOLE_1, state.view, RNG) == SharePlacement(0, (0,))
+    state.place(WHOLE_1, SharePlacement(1, (1,)))
+    assert state.view.affinity[1].tolist() == [1, 1, 0, 0, 0]
+    assert gpu_clustering(SHARE_300, state.view, RNG) == SharePlacement(1, (0,))
+    cpu_pod = Pod(cpu=1000, memory=0)
+    assert gpu_clustering(cpu_pod, three_nodes(rank=[2, 0, 1]).view, RNG) == SharePlacement(1)
+
+
+def test_gpu_clustering_prefers_the_fuller_node_of_its_kind() -> None:
+    """Two T4 nodes of 4 and 2 GPUs, each holding one whole-GPU pod: both hold only this kind
+    (75), fill 25 x 5000 // 8000 = 15 on the 4-GPU node (3000 left) and 25 x 7000 // 8000 = 21
+    on the 2-GPU node (1000 left): the fuller one wins although its rank is higher."""
+    nodes = SharedNodes.of([("T4", 4, 8000, 1000), ("T4", 2, 8000, 1000)])
+    state = SharingState(nodes, np.array([0, 1]))
+    state.place(WHOLE_1, SharePlacement(0, (0,)))
+    state.place(WHOLE_1, SharePlacement(1, (0,)))
+    assert gpu_clustering(WHOLE_1, state.view, RNG) == SharePlacement(1, (1,))
 
 
 def test_gpu_spec_is_obeyed() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gpufleet.errors import TraceError
-from gpufleet.policy.sharing import best_fit
+from gpufleet.policy.sharing import SharePolicy, best_fit, gpu_clustering
 from gpufleet.validation.checks import Options, Skipped
 from gpufleet.validation.fgd import FOLDER, check_fgd, read_published
 from gpufleet.validation.replay import TUNE, arrival_order, node_rank, replay
@@ -36,16 +36,20 @@ def test_openb_cluster_and_pods(openb: Path) -> None:
     published = read_published(openb / "published_results" / "fgd_analysis_allo_discrete.csv",
                                "openb_pod_list_default", 130)  # fmt: skip
     assert published["06-FGD"] == 95.39 and published["05-BestFit"] == 93.08
+    assert published["03-GpuClustering"] == 91.88
 
 
-def test_openb_best_fit_one_seed_is_near_published(openb: Path) -> None:
-    """One seed of best-fit (about 2 s): within 1 point of the published 10-seed mean."""
+@pytest.mark.parametrize(("policy", "published"), [(best_fit, 93.08), (gpu_clustering, 91.88)])
+def test_openb_one_seed_is_near_published(
+    openb: Path, policy: SharePolicy, published: float
+) -> None:
+    """One seed (about 2 s each): within 1 point of the published 10-seed mean."""
     nodes = read_nodes(openb / "csv" / "openb_node_list_gpu_node.csv")
     pods = read_pods(openb / "csv" / "openb_pod_list_default.csv")
     rng = random.Random(42)
     order = arrival_order(pods, nodes.total_milli, rng, TUNE)
-    result = replay(nodes, order, best_fit, rng, None, node_rank(len(nodes), rng))
-    assert abs(result.allocation_at(130) - 93.08) < 1.0
+    result = replay(nodes, order, policy, rng, None, node_rank(len(nodes), rng))
+    assert abs(result.allocation_at(130) - published) < 1.0
 
 
 def test_check_skips_without_traces(tmp_path: Path) -> None:

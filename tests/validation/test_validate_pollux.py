@@ -10,7 +10,9 @@ from click.testing import CliRunner
 
 from gpufleet.cli import main
 from gpufleet.errors import TraceError
+from gpufleet.policy.gittins import GittinsTable
 from gpufleet.validation.pollux import PUBLISHED_W6_AVG_JCT, TARGET, check_pollux
+from gpufleet.workload.traces.tiresias import read_job_sizes
 
 ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "traces" / "pollux-osdi21"
 
@@ -29,12 +31,28 @@ def test_workload6_tiresias_within_target(root: Path) -> None:
     assert row.wall_seconds < 5
 
 
-def test_registered_as_a_validate_check(root: Path) -> None:
+def test_gittins_row_follows_each_tiresias_row(root: Path) -> None:
+    """With job sizes, workload-6 also runs under 2D-Gittins: its own row, nothing published,
+    and a different order than 2D-LAS (so a different JCT) with the Tiresias samples."""
+    samples = root.parent / "tiresias-nsdi19" / "yarn-gput1000.csv"
+    if not samples.is_file():
+        pytest.skip(f"{samples} not found: the Tiresias simulator's samples sit there")
+    sizes = GittinsTable.of(read_job_sizes(samples))
+    las, gittins = check_pollux(root, ("workloads",), "workload-6.csv", sizes=sizes)
+    assert gittins.name == "tiresias-gittins workloads/workload-6 avg JCT (s)"
+    assert gittins.published is None and gittins.ours != las.ours
+
+
+def test_registered_as_a_validate_check(root: Path, tmp_path: Path) -> None:
+    """Without the Tiresias samples beside the Pollux data the Gittins rows are left out (and
+    the check stays quick: 2D-Gittins decides every round)."""
     from gpufleet.validation.checks import CHECKS, Options
 
-    rows = CHECKS["pollux"][0](Options(traces=root.parent))
+    (tmp_path / root.name).symlink_to(root)
+    rows = CHECKS["pollux"][0](Options(traces=tmp_path))
     (w6,) = [r for r in rows if "workloads/workload-6 " in r.name]
     assert w6.published == PUBLISHED_W6_AVG_JCT and w6.unit == "s"
+    assert not [r for r in rows if "gittins" in r.name]
 
 
 def test_missing_data_is_one_clear_error(tmp_path: Path) -> None:

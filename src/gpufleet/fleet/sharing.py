@@ -79,6 +79,8 @@ class SharingView:
     `left[n, g]` is the milli left on GPU g of node n; GPUs a node does not have are 0 and
     never fit anything. The arrays are views of the state's arrays, so they stay current.
     `rank[n]` orders nodes for breaking ties between equal scores (lowest wins).
+    `affinity[n, k]` counts the GPU pods on node n by kind: k whole GPUs (k >= 1), or a share
+    of one GPU (k = 0); GpuClustering groups pods of one kind on the same nodes.
     """
 
     nodes: SharedNodes
@@ -89,12 +91,18 @@ class SharingView:
     model_index: Ints  # each node's model as an index into sorted(set(nodes.models))
     sorted_left: Ints  # each node's GPU milli left, largest first
     state_id: Ints  # equal ids <=> equal (model, CPU left, sorted GPU milli left)
+    affinity: Ints  # [node, kind] GPU pods placed; kind = whole GPUs asked, 0 for a share
 
     def model_ok(self, models: tuple[str, ...]) -> Bools:
         """Nodes whose GPU model a pod allowing `models` may use (all when empty)."""
         if not models:
             return np.ones(len(self.nodes), dtype=np.bool_)
         return np.isin(np.array(self.nodes.models, dtype=object), list(models))
+
+
+def kind_of(pod: Pod) -> int:
+    """A GPU pod's kind for `SharingView.affinity`: whole GPUs asked, 0 for a share of one."""
+    return 0 if pod.shared else pod.gpus
 
 
 def _frozen(a: Ints) -> Ints:
@@ -129,6 +137,7 @@ class SharingState:
         # once; ids are kept here, per placed pod, rather than found by sorting every time.
         self._ids: dict[tuple[int, ...], int] = {}
         self.state_id: Ints = np.zeros(len(nodes), dtype=np.int64)
+        self.affinity: Ints = np.zeros((len(nodes), width + 1), dtype=np.int64)
         for n in range(len(nodes)):
             self._restate(n)
         self.view = SharingView(
@@ -140,6 +149,7 @@ class SharingState:
             _frozen(self.model_index),
             _frozen(self.sorted_left),
             _frozen(self.state_id),
+            _frozen(self.affinity),
         )
 
     def _restate(self, n: int) -> None:
@@ -170,6 +180,8 @@ class SharingState:
             self.left[n, g] -= pod.milli
         self.cpu_left[n] -= pod.cpu
         self.memory_left[n] -= pod.memory
+        if pod.gpus:
+            self.affinity[n, kind_of(pod)] += 1
         self._restate(n)
 
     def check(self) -> None:
@@ -183,3 +195,5 @@ class SharingState:
             raise InvariantError("a node gives more CPU or memory than it has")
         if (self.cpu_left > self.nodes.cpu).any() or (self.memory_left > self.nodes.memory).any():
             raise InvariantError("a node has more CPU or memory left than it has")
+        if (self.affinity < 0).any() or ((self.affinity.sum(axis=1) > 0) & ~real.any(axis=1)).any():
+            raise InvariantError("a pod count is negative or a node without GPUs holds GPU pods")

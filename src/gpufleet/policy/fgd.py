@@ -8,6 +8,9 @@ nodes do not change). The artifact turns the decrease into a Kubernetes score as
 and ties go by node rank (share_fit.py); `fgd` reproduces that. On a node, a shared-GPU pod
 takes the fitting GPU with the best score (lowest index among equals), a whole-GPU pod the
 lowest-index free GPUs.
+
+`fgd-cpu` (ours) descends the same way on fragmentation plus the GPU milli that a node's CPU
+left cannot feed (stranding.py): FGD with a lookahead on the CPU dimension.
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ from gpufleet.errors import ConfigError
 from gpufleet.fleet.sharing import SharePlacement, SharingView
 from gpufleet.policy.fragmentation import TargetShapes, fragmentation
 from gpufleet.policy.share_fit import best_fit_score, fits, free_gpus, pick_best
+from gpufleet.policy.stranding import fragmentation_and_stranding
 from gpufleet.workload.pods import MILLI, Pod
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
+# expected waste of node states: (GPU milli left, CPU left, models, target) -> per row
+Measure = Callable[[Ints, Ints, npt.NDArray[np.object_], TargetShapes], Floats]
 
 MAX_SCORE = 100  # Kubernetes framework.MaxNodeScore
 
@@ -55,6 +61,14 @@ def fgd_best_fit(
     )
 
 
+def fgd_cpu(
+    pod: Pod, view: SharingView, rng: random.Random, target: TargetShapes | None
+) -> SharePlacement | None:
+    """Ours: FGD's integer score on the growth of fragmentation plus CPU-stranded GPU milli,
+    so pods also keep each node's CPU and GPU left in the proportion the workload asks."""
+    return _descend(pod, view, target, _sigmoid_score, measure=fragmentation_and_stranding)
+
+
 def _sigmoid_score(gradient: Floats) -> Floats:
     # the artifact's int64(sigmoid((before - after) / 1000) * 100), operation for operation
     score: Floats = np.trunc((1.0 / (1.0 + np.exp(gradient / 1000.0))) * MAX_SCORE)
@@ -67,9 +81,10 @@ def _descend(
     target: TargetShapes | None,
     score_of: Callable[[Floats], Floats],
     then: Callable[[Ints], Ints] | None = None,
+    measure: Measure = fragmentation,
 ) -> SharePlacement | None:
-    """Score candidates by `score_of(after - before)` (higher is better); best node wins,
-    ties going to the higher `then(nodes)` (0-100) when given.
+    """Score candidates by `score_of(after - before)` of `measure` (higher is better); best
+    node wins, ties going to the higher `then(nodes)` (0-100) when given.
 
     Fragmentation depends on a node's model, CPU left and the multiset of its GPUs' milli
     left, so nodes in the same state are scored once: early in a run most nodes are alike.
@@ -83,12 +98,12 @@ def _descend(
     width = view.left.shape[1]
     left, cpu = states[:, :width], states[:, width]
     models = np.unique(np.array(view.nodes.models, dtype=object))[states[:, width + 1]]
-    before = fragmentation(left, cpu, models, target)
+    before = measure(left, cpu, models, target)
     if pod.shared:
         at, col = np.nonzero((left >= pod.milli) & _first_of_value(left))
         after_left = left[at].copy()
         after_left[np.arange(len(at)), col] -= pod.milli
-        after = fragmentation(after_left, cpu[at] - pod.cpu, models[at], target)
+        after = measure(after_left, cpu[at] - pod.cpu, models[at], target)
         scores = score_of(after - before[at])
         state_score = np.full(len(states), -np.inf)
         np.maximum.at(state_score, at, scores)
@@ -98,7 +113,7 @@ def _descend(
         row = view.left[chosen]
         return SharePlacement(chosen, (int(np.flatnonzero(np.isin(row, best))[0]),))
     after_left = _take_whole(left, pod.gpus) if pod.gpus else left
-    after = fragmentation(after_left, cpu - pod.cpu, models, target)
+    after = measure(after_left, cpu - pod.cpu, models, target)
     chosen = pick_best(nodes, _then(score_of(after - before)[of_node], nodes, then), view)
     return SharePlacement(chosen, free_gpus(view.left[chosen], pod.gpus) if pod.gpus else ())
 

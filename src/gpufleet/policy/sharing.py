@@ -2,11 +2,11 @@
 
 Each is a pure function of the read-only view; randomness comes only from `rng`, and `target`
 (the target workload's pod shapes) is used by the fragmentation-aware ones. The scores of
-`best-fit`, `packing`, `dot-product`, `random`, `worst-fit` and `fgd` are the FGD artifact's
-(hkust-adsl/kubernetes-scheduler-simulator, pkg/simulator/plugin/*_score.go): integers
-0-100, the best node wins, ties go to the lowest `view.rank` (share_fit.py). `first-fit` is
-ours (the artifact's FirstFitScore gives every node the same score), as are `fgd-exact` and
-`fgd-best-fit` (fgd.py).
+`best-fit`, `packing`, `gpu-clustering`, `dot-product`, `random`, `worst-fit` and `fgd` are
+the FGD artifact's (hkust-adsl/kubernetes-scheduler-simulator,
+pkg/simulator/plugin/*_score.go): integers 0-100, the best node wins, ties go to the lowest
+`view.rank` (share_fit.py). `first-fit` is ours (the artifact's FirstFitScore gives every
+node the same score), as are `fgd-exact`, `fgd-best-fit` and `fgd-cpu` (fgd.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from gpufleet.errors import ConfigError
-from gpufleet.fleet.sharing import SharePlacement, SharingView
-from gpufleet.policy.fgd import fgd, fgd_best_fit, fgd_exact
+from gpufleet.fleet.sharing import SharePlacement, SharingView, kind_of
+from gpufleet.policy.fgd import fgd, fgd_best_fit, fgd_cpu, fgd_exact
 from gpufleet.policy.fragmentation import TargetShapes
 from gpufleet.policy.share_fit import (
     MAX_CPU,
@@ -101,6 +101,28 @@ def dot_product(
     return _scored(pod, view, rng, score)
 
 
+def gpu_clustering(
+    pod: Pod, view: SharingView, rng: random.Random, target: TargetShapes | None = None
+) -> SharePlacement | None:
+    """Pods of one kind (a GPU share, or k whole GPUs) together on the same nodes, so that
+    unlike requests do not cut each other's GPUs; fuller nodes first within a band. A node
+    holding only this kind scores 75-100, this kind among others 50-75, no GPU pod 25-50, only
+    other kinds 0-25: the band plus 25 x (8000 - GPU milli left) // 8000. CPU pods: 0."""
+
+    def score(nodes: Ints) -> Ints:
+        if not pod.gpus:
+            return np.zeros(len(nodes), dtype=np.int64)
+        counts = view.affinity[nodes]
+        kinds = (counts > 0).sum(axis=1)
+        same = counts[:, kind_of(pod)] > 0
+        band = np.where(same, np.where(kinds == 1, 75, 50), np.where(kinds == 0, 25, 0))
+        fill: Ints = MAX_SCORE // 4 * (MAX_GPU - view.left[nodes].sum(axis=1)) // MAX_GPU
+        out: Ints = band + fill
+        return out
+
+    return _scored(pod, view, rng, score)
+
+
 def worst_fit(
     pod: Pod, view: SharingView, rng: random.Random, target: TargetShapes | None = None
 ) -> SharePlacement | None:
@@ -141,11 +163,13 @@ def first_fit(
 SHARE_PLACEMENTS: dict[str, tuple[SharePolicy, str]] = {
     "best-fit": (best_fit, "least CPU and GPU left on the node after placing (artifact)"),
     "packing": (packing, "shared GPUs first, then used nodes, then untouched nodes (artifact)"),
+    "gpu-clustering": (gpu_clustering, "pods of one GPU kind grouped on the same nodes (artifact)"),
     "dot-product": (dot_product, "smallest dot product of resources left and asked (artifact)"),
     "random": (random_fit, "a uniformly random node that fits (artifact)"),
     "fgd": (fgd, "least growth of expected GPU fragmentation, FGD ATC'23 (artifact)"),
     "fgd-exact": (fgd_exact, "fgd on the exact gradient, no integer score (ours)"),
     "fgd-best-fit": (fgd_best_fit, "fgd, ties to the fuller node by best-fit score (ours)"),
+    "fgd-cpu": (fgd_cpu, "fgd plus GPU milli the node's CPU left cannot feed (ours)"),
     "worst-fit": (worst_fit, "most CPU and GPU left on the node after placing (artifact)"),
     "first-fit": (first_fit, "lowest-numbered node that fits (ours)"),
 }

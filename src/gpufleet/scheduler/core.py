@@ -102,6 +102,17 @@ class _Reservation:
     limit: dict[int, int]  # reserved domain -> GPUs a job running past the shadow may take
 
 
+class _MergedKeys(dict[int, OrderKey]):
+    """Merged fair-share keys computed when first asked for."""
+
+    def __init__(self, core: Scheduler) -> None:
+        super().__init__()
+        self._core = core
+
+    def __missing__(self, job_id: int) -> OrderKey:
+        return tenants.merged_keys(self._core, [self._core.pending[job_id]])[job_id]
+
+
 class Scheduler:
     """Event-driven scheduler core over one fleet and one policy. Pure: no clock, no I/O."""
 
@@ -127,7 +138,9 @@ class Scheduler:
         # nodes' usage must fall before a leaf is looked at again.
         self._parked: dict[int, SortedList] = {}
         self.park_reason: dict[int, str] = {}
-        self._waiting_on: dict[int, set[int]] = {}
+        self._gate_plan: dict[tuple[int, int], tenants.GatePlan | None] = {}  # (tenant, cset)
+        self._waiting_on: dict[int, set[int]] = {}  # node -> tenants parked on it
+        self._waits_of: dict[int, set[int]] = {}  # tenant -> nodes it is parked on
         self._recheck: set[int] = set()
         self._boundary = 0
         # (leaf, data class, sites, models) -> (allowed sites, most GPUs at once, why not)
@@ -138,7 +151,6 @@ class Scheduler:
         self._holds: dict[int, list[int]] = {}
         self._claim_of: dict[int, tuple[int, str, int]] = {}  # claimer -> leaf, model, GPUs
         self._reclaim_at: dict[int, float] = {}  # job -> last reclaim attempt
-        self._by_model: dict[int, tuple[tuple[str, tuple[int, ...]], ...]] = {}
         # per cluster: running jobs that borrowed at start, in victim order
         self._borrowers: list[SortedList] = [SortedList() for _ in fleet.clusters]
         self.preemptions: dict[int, int] = {}
@@ -148,6 +160,7 @@ class Scheduler:
         self._gq: dict[int, SortedList] = {}
         self._gsweep = False
         self._fell: set[int] = set()  # nodes whose usage fell since the last sweep
+        self._fell_before: dict[tuple[int, int], int] = {}  # (node, flavor) -> usage before
         self._head_verdict: tuple[int, float, bool] | None = None
         self._sweep_at = 0
         self._sweep_all = False
@@ -258,6 +271,8 @@ class Scheduler:
             )
             if charge.borrowing:
                 self._borrowers[ci].add((job.priority, -start, -job.id, job.id))
+            if self._fair is not None:  # it accrues from the last recompute on
+                self._fair.started(self._leaf[job.id], charge.flavor, job.gpus, self._fair.last)
 
     def _admit(self, job: Job) -> tuple[Job, str | None]:
         if job.id in self.pending or job.id in self.running:
@@ -357,7 +372,11 @@ class Scheduler:
             self._unqueued.discard(job_id)
         elif job_id in self.park_reason:
             del self.park_reason[job_id]
-            self._parked[self._leaf[job_id]].remove((key, job_id))
+            leaf = self._leaf[job_id]
+            parked = self._parked[leaf]
+            parked.remove((key, job_id))
+            if not parked:
+                tenants.settle(self, leaf)
         else:
             shape.queue.remove((key, job_id))
         if self._gq:
@@ -628,7 +647,12 @@ class Scheduler:
         """
         out: list[Decision] = []
         new = self._new
-        keys = self._key if self._fair is None else tenants.merged_keys(self, new)
+        if self._fair is None:
+            keys = self._key
+        elif len(new) > 1 or self._blocked is not None:
+            keys = tenants.merged_keys(self, new)
+        else:  # one job and nothing blocked: its merged key is needed only if it blocks
+            keys = _MergedKeys(self)
         if len(new) > 1:
             new.sort(key=lambda j: keys.get(j.id, ()))
         for n, job in enumerate(new):
@@ -649,7 +673,12 @@ class Scheduler:
                 if self.quota is not None:
                     tenants.reclaim(self, job, clusters, now, out)
             elif keys[job.id] < self._blocked[0]:
-                # A new job jumps ahead of the reserved head: redo the whole pass.
+                # A new job jumps ahead of the reserved head. Where it fits away from the
+                # head's clusters (and the reservation is fresh), a whole pass would start it
+                # and nothing more: the head and its reservation are untouched, and every
+                # other shape failed on capacity that has only shrunk. Else redo the pass.
+                if self._jump_ahead(job, clusters, now, out):
+                    continue
                 self._resv = None
                 for later in new[n:]:
                     self._queue(later.id)
@@ -671,6 +700,19 @@ class Scheduler:
                 continue
             self._queue(job.id)
         return out
+
+    def _jump_ahead(
+        self, job: Job, clusters: tuple[int, ...], now: float, out: list[Decision]
+    ) -> bool:
+        assert self._blocked is not None
+        head = self._job_shape.get(self._blocked[1])
+        if head is None or (self.policy.backfill and (self._resv is None or self._resv_stale)):
+            return False
+        alloc = self._place(job, clusters, None)
+        if alloc is None or alloc.cluster in head.clusters:
+            return False
+        out.append(self._start(job, alloc, now))
+        return True
 
     def _waiting_leaves(self) -> set[int]:
         """Tenants with jobs in the queues (what fair-share ranks order)."""

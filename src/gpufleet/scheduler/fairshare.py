@@ -11,16 +11,20 @@ goes first. Ranks are recomputed every period (PriorityCalcPeriod), not at every
 
 Accrual is exact without visiting running jobs: between recomputes a node accrues
 running GPUs x elapsed time, corrected at each start (minus the time before it) and end
-(plus the time it ran since the last recompute).
+(plus the time it ran since the last recompute). Starts and ends are only logged when they
+happen; a recompute folds the log into numpy arrays and ranks the whole tree with array
+operations, so its cost does not grow with the jobs that ran in the period.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from gpufleet.scheduler.quota import Quota
+from gpufleet.tenancy.model import Node
 
 
 class FairShare:
@@ -32,47 +36,62 @@ class FairShare:
         self.half_life = t.fair_share.half_life_s
         self.period = t.fair_share.period_s
         n, nf = len(t.nodes), len(quota.flavors)
-        self.models = nf - 1  # the `any` flavor is last and is not a resource of its own
-        self.hist = [[0.0] * self.models for _ in range(n)]
-        self.corr = [[0.0] * self.models for _ in range(n)]
+        self.models = m = nf - 1  # the `any` flavor is last and is not a resource of its own
+        self.hist = np.zeros((n, m))  # decayed GPU-seconds per (node, model)
+        self._used = np.zeros((n, m))  # running GPUs per (node, model), as of the last recompute
+        self._log: list[tuple[int, int, int, float]] = []  # (leaf, flavor, +-GPUs, time)
         self.last = 0.0
         self.next_at = 0.0
         self.ranks: list[int] = [0] * n
-        self._past: list[float] = [0.0] * n
-        self._now: list[float] = [0.0] * n
+        self._past = np.zeros(n)
+        self._now = np.zeros(n)
         self.version = 0
         self._order: list[int] = []
+        cap = np.array(quota.capacity[:m], dtype=np.float64)
+        self._scale = np.divide(1.0, cap, out=np.zeros(m), where=cap > 0)
+        self._tree = _TreeIndex(t.nodes, t.path)
 
     def started(self, leaf: int, flavor: int, gpus: int, now: float) -> None:
-        d = gpus * (now - self.last)
-        for node in self.quota.tenancy.path[leaf]:
-            self.corr[node][flavor] -= d
+        self._log.append((leaf, flavor, gpus, now))
 
     def ended(self, leaf: int, flavor: int, gpus: int, now: float) -> None:
-        d = gpus * (now - self.last)
-        for node in self.quota.tenancy.path[leaf]:
-            self.corr[node][flavor] += d
+        self._log.append((leaf, flavor, -gpus, now))
 
     def due(self, now: float) -> bool:
         return now >= self.next_at
+
+    def _fold(self) -> np.ndarray:
+        """Apply the logged starts and ends to the running GPUs; return their correction to
+        `running x period` (GPU-seconds per node and model)."""
+        n, m = self.hist.shape
+        corr = np.zeros(n * m)
+        if not self._log:
+            return corr.reshape(n, m)
+        log = np.array(self._log, dtype=np.float64)
+        self._log = []
+        leaves = log[:, 0].astype(np.int64)
+        rows = self._tree.paths[leaves]  # (events, depth), -1 past the root
+        valid = rows >= 0
+        idx = (rows * m + log[:, 1].astype(np.int64)[:, None])[valid]
+        g = np.broadcast_to(log[:, 2:3], rows.shape)[valid]
+        d = np.broadcast_to(log[:, 2:3] * (log[:, 3:4] - self.last), rows.shape)[valid]
+        self._used += np.bincount(idx, weights=g, minlength=n * m).reshape(n, m)
+        corr -= np.bincount(idx, weights=d, minlength=n * m)
+        return corr.reshape(n, m)
 
     def recompute(self, now: float, rank: bool = True, waiting: set[int] | None = None) -> bool:
         """Decay and accrue usage up to `now`; rank the leaves when `rank` (only waiting jobs
         need ranks). True when the order changed among the `waiting` leaves (all when None):
         only then do ranks move, so queues holding the old ranks stay consistent, and a leaf
         that starts waiting later is at most one period behind."""
-        q = self.quota
         dt = now - self.last
         decay = math.pow(0.5, dt / self.half_life) if dt > 0 else 1.0
-        m = self.models
-        used = np.array(q.used, dtype=np.float64)[:, :m]
-        hist = np.array(self.hist) * decay + used * dt + np.array(self.corr)
-        self.hist = hist.tolist()
-        self.corr = [[0.0] * m for _ in self.corr]
-        cap = np.array(q.capacity[:m], dtype=np.float64)
-        scale = np.divide(1.0, cap, out=np.zeros(m), where=cap > 0)
-        self._past = (hist * scale).max(axis=1).tolist() if m else [0.0] * len(hist)
-        self._now = (used * scale).max(axis=1).tolist() if m else [0.0] * len(hist)
+        corr = self._fold()
+        used = self._used
+        self.hist = hist = self.hist * decay + used * dt + corr
+        if self.models:
+            self._past = (hist * self._scale).max(axis=1)
+            self._now = (used * self._scale).max(axis=1)
         self.last = now
         self.next_at = now + self.period
         if not rank:
@@ -93,38 +112,55 @@ class FairShare:
 
     def dominant(self, node: int) -> tuple[float, float]:
         """(decayed, current) dominant share of `node`: its largest share of any model."""
-        return self._past[node], self._now[node]  # as of the last recompute
+        return float(self._past[node]), float(self._now[node])  # as of the last recompute
 
     def _walk(self) -> list[int]:
         """Leaves in Fair Tree order: siblings by level fair share, depth first."""
-        nodes = self.quota.tenancy.nodes
-        order: list[int] = []
-        stack = [n.id for n in reversed(nodes) if n.parent < 0]
-        stack = self._sorted(stack)[::-1]
-        while stack:
-            nid = stack.pop()
-            kids = nodes[nid].children
-            if not kids:
-                order.append(nid)
-            else:
-                stack.extend(reversed(self._sorted(list(kids))))
-        return order
+        return self._tree.order(self._past, self._now)
 
-    def _sorted(self, siblings: list[int]) -> list[int]:
-        """Siblings by level fair share (share over usage, both normalized), highest first."""
-        nodes = self.quota.tenancy.nodes
-        shares = [nodes[s].share for s in siblings]
-        doms = [self.dominant(s) for s in siblings]
-        total_share = sum(shares) or 1.0
-        total_past = sum(d[0] for d in doms)
-        total_now = sum(d[1] for d in doms)
 
-        def level(i: int) -> float:
-            past = doms[i][0] / total_past if total_past else 0.0
-            now = doms[i][1] / total_now if total_now else 0.0
-            usage = max(past, now)
-            s = shares[i] / total_share
-            return math.inf if usage <= 0 else s / usage
+class _TreeIndex:
+    """The tenant tree as arrays, to rank all siblings and order the leaves at once.
 
-        idx = sorted(range(len(siblings)), key=lambda i: (-level(i), siblings[i]))
-        return [siblings[i] for i in idx]
+    A leaf's place in the depth-first walk is the sequence of its ancestors' places among
+    their siblings, root first: sorting the leaves by those sequences is the walk.
+    """
+
+    def __init__(self, nodes: Sequence[Node], path: Sequence[Sequence[int]]) -> None:
+        n = len(nodes)
+        self.ids = np.arange(n)
+        self.group = np.array([x.parent if x.parent >= 0 else n for x in nodes], dtype=np.int64)
+        self.share = np.array([x.share for x in nodes], dtype=np.float64)
+        self.n = n
+        depth = max((len(p) for p in path), default=0)
+        self.paths = np.full((n, max(depth, 1)), -1, dtype=np.int64)  # leaf first
+        for x in nodes:
+            p = path[x.id]
+            self.paths[x.id, : len(p)] = p
+        self.leaves = np.array([x.id for x in nodes if not x.children], dtype=np.int64)
+        # each leaf's line root first, padded after the leaf (a leaf is nobody's prefix)
+        self.lines = np.full((len(self.leaves), max(depth, 1)), -1, dtype=np.int64)
+        for i, leaf in enumerate(self.leaves):
+            p = path[int(leaf)][::-1]
+            self.lines[i, : len(p)] = p
+        self._total_share = np.bincount(self.group, weights=self.share, minlength=n + 1)
+
+    def order(self, past: np.ndarray, now: np.ndarray) -> list[int]:
+        n, group = self.n, self.group
+        total_past = np.bincount(group, weights=past, minlength=n + 1)[group]
+        total_now = np.bincount(group, weights=now, minlength=n + 1)[group]
+        total_share = self._total_share[group]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.where(total_past > 0, past / total_past, 0.0)
+            c = np.where(total_now > 0, now / total_now, 0.0)
+            s = np.where(total_share > 0, self.share / total_share, self.share)
+            usage = np.maximum(p, c)
+            level = np.where(usage > 0, s / usage, np.inf)
+        # place among siblings: by level fair share, highest first, then by id
+        by = np.lexsort((self.ids, -level, group))
+        place = np.empty(n, dtype=np.int64)
+        starts = np.searchsorted(group[by], group[by], side="left")
+        place[by] = np.arange(n) - starts
+        keys = np.where(self.lines >= 0, place[np.maximum(self.lines, 0)], -1)
+        walk = np.lexsort(keys.T[::-1])
+        return self.leaves[walk].tolist()  # type: ignore[no-any-return]

@@ -31,7 +31,7 @@ class _GrantUse:
     running: int = 0  # GPUs of running jobs charged here
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Charge:
     """What a start charged, so the end can take exactly that back."""
 
@@ -126,6 +126,12 @@ class Quota:
                         f"{kept} free {self.flavors[f]} GPUs are kept for owners that do not lend"
                     )
         return None
+
+    def unlimited(self, leaf: int, model: str) -> bool:
+        """Can nothing ever block `leaf` on `model` (no limit, grant or kept guarantee)?"""
+        return self.free_leaf[leaf] or (
+            not self.limits(leaf, self.fid[model]) and self.grant_node[leaf] < 0 and not self.keep
+        )
 
     def limits(self, leaf: int, fm: int) -> tuple[tuple[int, int, int], ...]:
         """The finite limits on the leaf's path for flavor `fm`: (node, flavor, limit)."""
@@ -275,9 +281,17 @@ class Quota:
         """Count a start; call only after `blocked` said None."""
         fm = self.fid[model]
         fa = self.any
-        borrowing = self.borrowing(leaf, model, gpus)
+        used = self.used
+        held = self._guarantees.get((leaf, fm))
+        if held is None:
+            held = self.guarantees(leaf, fm)
+        borrowing = not held
+        for n, f, q in held:
+            if used[n][f] + gpus > q:
+                borrowing = True
+                break
         for n in self.tenancy.path[leaf]:
-            row = self.used[n]
+            row = used[n]
             row[fm] += gpus
             row[fa] += gpus
         grant = -1

@@ -8,7 +8,7 @@ on its own; they use the core's internals and run only on the core's thread.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedList
 
@@ -22,6 +22,7 @@ from gpufleet.workload.job import Job
 
 if TYPE_CHECKING:
     from gpufleet.scheduler.core import Scheduler, _Shape
+    from gpufleet.scheduler.quota import Quota
 
 # Jobs of one tenant looked at when its quota frees up (the rest wait for the next release).
 UNPARK_SCAN = 64
@@ -86,17 +87,31 @@ def quota_gate(core: Scheduler, job: Job, shape: _Shape, now: float) -> tuple[in
     leaf = core._leaf[job.id]
     if q.free_leaf[leaf]:
         return shape.clusters
-    groups = core._by_model.get(shape.cset)
-    if groups is None:
-        groups = core._by_model[shape.cset] = models_of(core, shape.clusters)
-    granted = q.grant_node[leaf] >= 0
+    plan = core._gate_plan.get((leaf, shape.cset), _UNSEEN)
+    if plan is _UNSEEN:
+        plan = core._gate_plan[(leaf, shape.cset)] = gate_plan(core, leaf, shape.clusters)
+    if plan is None:  # nothing on the tenant's line can stop these models: the common case
+        return shape.clusters
+    used = q.used
+    gpus = job.gpus
     why: list[tuple[int, str]] = []
     ok: list[int] = []
-    for model, clusters in groups:
-        planned = core._planned(job, clusters[0]) if granted else 0.0
-        v = q.blocked(leaf, model, job.gpus, planned, now)
+    for model, clusters, limits, simple in plan:
+        if simple:  # limits only: checked here, the reason asked for only when one blocks
+            for n, f, lim in limits:
+                if used[n][f] + gpus > lim:
+                    break
+            else:
+                if len(plan) == 1:
+                    return shape.clusters
+                ok.extend(clusters)
+                continue
+            planned = 0.0
+        else:
+            planned = core._planned(job, clusters[0]) if q.grant_node[leaf] >= 0 else 0.0
+        v = q.blocked(leaf, model, gpus, planned, now)
         if v is None:
-            if len(groups) == 1:
+            if len(plan) == 1:
                 return shape.clusters
             ok.extend(clusters)
         else:
@@ -107,6 +122,23 @@ def quota_gate(core: Scheduler, job: Job, shape: _Shape, now: float) -> tuple[in
         return tuple(ci for ci in shape.clusters if ci in set(ok))
     park(core, job, leaf, why)
     return None
+
+
+_UNSEEN: Any = object()
+GatePlan = tuple[tuple[str, tuple[int, ...], tuple[tuple[int, int, int], ...], bool], ...]
+
+
+def gate_plan(core: Scheduler, leaf: int, clusters: tuple[int, ...]) -> GatePlan | None:
+    """What the gate checks for one tenant and candidate set: per GPU model, its clusters,
+    the finite limits on the line and whether limits are all (no grant, no kept guarantee).
+    None when nothing can block: limits, grants and kept guarantees are fixed for a run."""
+    q = core.quota
+    assert q is not None
+    groups = models_of(core, clusters)
+    if all(q.unlimited(leaf, m) for m, _ in groups):
+        return None
+    simple = q.grant_node[leaf] < 0 and not q.keep
+    return tuple((m, cs, q.limits(leaf, q.fid[m]), simple) for m, cs in groups)
 
 
 def models_of(
@@ -130,8 +162,21 @@ def park(core: Scheduler, job: Job, leaf: int, why: list[tuple[int, str]]) -> No
     core._parked.setdefault(leaf, SortedList()).add((key, jid))
     unwatch(core, jid, key)
     core.park_reason[jid] = why[0][1]
+    nodes = core._waits_of.setdefault(leaf, set())
     for node, _ in why:
         core._waiting_on.setdefault(node, set()).add(leaf)
+        nodes.add(node)
+
+
+def settle(core: Scheduler, leaf: int) -> None:
+    """The tenant has no parked job left: releases need not wake it any more."""
+    core._parked.pop(leaf, None)
+    for node in core._waits_of.pop(leaf, ()):
+        leaves = core._waiting_on.get(node)
+        if leaves is not None:
+            leaves.discard(leaf)
+            if not leaves:
+                del core._waiting_on[node]
 
 
 def unpark(core: Scheduler, now: float) -> None:
@@ -161,6 +206,8 @@ def unpark(core: Scheduler, now: float) -> None:
             core._unqueued.add(jid)
             core._new.append(job)
             taken += job.gpus
+        if not parked:
+            settle(core, leaf)
 
 
 def has_room(core: Scheduler, job: Job, leaf: int, extra: int, now: float) -> bool:
@@ -191,10 +238,13 @@ def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
         # Far below its guarantee, nothing changed for anyone: no sweep.
         used, claimed, most = q.used, q.claimed, core._max_gpus
         for n, f, g_n in q.guarantees(c.leaf, c.flavor):
-            after = used[n][f] + claimed.get((n, f), 0)
+            after = used[n][f] + claimed.get((n, f), 0) if claimed else used[n][f]
             if after < g_n and g_n - (after + c.gpus) < most:
                 core._fell.add(n)
                 core._gsweep = True
+                before = core._fell_before.get((n, f), -1)
+                if before < after + c.gpus:
+                    core._fell_before[(n, f)] = after + c.gpus
     waiting = core._waiting_on
     if waiting:
         for n in core.quota.tenancy.path[c.leaf]:
@@ -368,9 +418,12 @@ def forget(core: Scheduler, job_id: int) -> None:
     """Drop what the tenancy side keeps about a job that has ended for good."""
     if core.quota is not None:
         core._leaf.pop(job_id, None)
-        core._reclaim_at.pop(job_id, None)
-        core._claims.pop(job_id, None)  # its victims' evictions still run
-        release_holds(core, job_id)
+        if core._reclaim_at:
+            core._reclaim_at.pop(job_id, None)
+        if core._claims:
+            core._claims.pop(job_id, None)  # its victims' evictions still run
+        if core._holds or core._claim_of:
+            release_holds(core, job_id)
 
 
 def merged_keys(core: Scheduler, jobs: list[Job]) -> dict[int, OrderKey]:
@@ -461,6 +514,8 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
     wait behind is not itself within its guarantees."""
     fell = core._fell
     core._fell = set()
+    before = core._fell_before
+    core._fell_before = {}
     everyone = core._sweep_all
     core._sweep_all = False
     if core._blocked is None or head_holds_order(core, now):
@@ -470,6 +525,8 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
     path = q.tenancy.path
     # A job is within its guarantees only if every guarantee on its line has room: lines
     # through a full one are skipped (most of them, on a busy fleet).
+    if not everyone and not fell:
+        return
     full = q.full_guarantees()
     fell -= full
     if not everyone and not fell:
@@ -477,7 +534,7 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
     leaves = [
         x
         for x in sorted(core._gq)
-        if (everyone or any(n in fell for n in path[x])) and not any(n in full for n in path[x])
+        if (everyone or not fell.isdisjoint(path[x])) and full.isdisjoint(path[x])
     ]
     if len(leaves) > SWEEP_LEAVES:  # bounded work per pass; the next sweep goes on from here
         at = core._sweep_at % len(leaves)
@@ -493,8 +550,26 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
             models = {core._cluster_model[ci] for ci in shape.clusters}
             if not any(q.guaranteed(leaf, m, job.gpus) for m in models):
                 break  # this tenant is at its guarantee: its later jobs are too
+            if not everyone and not newly_guaranteed(q, leaf, job.gpus, models, before):
+                continue  # within its guarantees before these releases too: tried then
             clusters = core._gate(job, shape, now)
             if clusters is None:
                 continue  # parked on its limits
             if not guaranteed_start(core, job, clusters, now, out) and job.id not in core._claims:
                 break  # neither started nor claimed: later jobs of this tenant would not be
+
+
+def newly_guaranteed(
+    q: Quota, leaf: int, gpus: int, models: set[str], before: dict[tuple[int, int], int]
+) -> bool:
+    """Did the releases that led to this sweep bring `gpus` GPUs of one of `models` within
+    the guarantees of the leaf's line? (At some guarantee, usage before them left no room.)
+    A job already within them before was looked at then, on arrival or by an earlier sweep."""
+    for m in models:
+        if not q.guaranteed(leaf, m, gpus):
+            continue
+        for n, f, g_n in q.guarantees(leaf, q.fid[m]):
+            b = before.get((n, f))
+            if b is not None and b + gpus > g_n:
+                return True
+    return False

@@ -34,11 +34,12 @@ FIRST_SEED = 42  # [S] generate_run_scripts.py: tune seeds 42..51
 ARTIFACT = {
     "random": "01-Random",
     "dot-product": "02-DotProd",
+    "gpu-clustering": "03-GpuClustering",
     "packing": "04-GpuPacking",
     "best-fit": "05-BestFit",
     "fgd": "06-FGD",
 }
-OURS_ONLY = ("fgd-exact", "fgd-best-fit", "worst-fit", "first-fit")
+OURS_ONLY = ("fgd-cpu", "fgd-exact", "fgd-best-fit", "worst-fit", "first-fit")
 
 
 def check_fgd(options: Options) -> list[Row]:

@@ -4,9 +4,12 @@ Check 1: the artifact's Tiresias baseline (2D-LAS, 60 s rounds, 30 s restarts, m
 placement) on its 16 x 4 T4 cluster, replaying each workload with the throughput model of
 gpufleet.workload.throughput. The artifact's README publishes workload-6's average JCT; the
 other workloads and the 0.5x/1.5x/2.0x load variants are reported without a reference here.
+Given job-size samples, each workload also runs under Tiresias' Gittins-index variant
+(2D-Gittins, same queues), for which nothing is published.
 
 Check 3: the artifact's Philly-derived table (82,247 jobs with known run times) on a
-Philly-sized cluster under FIFO and SJF (the event core) and Tiresias (the round engine).
+Philly-sized cluster under FIFO and SJF (the event core) and Tiresias (the round engine),
+2D-LAS and, given job-size samples, 2D-Gittins.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from gpufleet.engine.sim import simulate
 from gpufleet.errors import TraceError
 from gpufleet.fleet.catalog import CATALOG
 from gpufleet.fleet.model import Cluster, Fleet, Site
+from gpufleet.policy.gittins import GittinsTable
 from gpufleet.policy.registry import resolve
 from gpufleet.policy.tiresias import Tiresias, TiresiasConfig
 from gpufleet.workload.profiles import AppProfile, load_profiles
@@ -80,9 +84,13 @@ def tiresias_on(
 
 
 def check_pollux(
-    root: Path, variants: tuple[str, ...] = LOAD_VARIANTS, pattern: str = "workload-*.csv"
+    root: Path,
+    variants: tuple[str, ...] = LOAD_VARIANTS,
+    pattern: str = "workload-*.csv",
+    sizes: GittinsTable | None = None,
 ) -> list[Row]:
-    """Check 1 on `root` (the artifact's simulator folder: traces/, workloads*/)."""
+    """Check 1 on `root` (the artifact's simulator folder: traces/, workloads*/); with
+    `sizes`, a 2D-Gittins row follows each 2D-LAS row."""
     _need(root / "traces")
     profiles = load_profiles(root / "traces")
     rows: list[Row] = []
@@ -94,11 +102,20 @@ def check_pollux(
             is_w6 = (folder, path.name) == ("workloads", "workload-6.csv")
             published = PUBLISHED_W6_AVG_JCT if is_w6 else None
             rows.append(_row(f"tiresias {folder}/{path.stem} avg JCT (s)", published, ours, wall))
+            if sizes is not None:
+                t = time.perf_counter()
+                gittins = TiresiasConfig(order="gittins", sizes=sizes)
+                ours = tiresias_on(path, profiles, config=gittins).avg_jct()
+                label = f"tiresias-gittins {folder}/{path.stem} avg JCT (s)"
+                rows.append(_row(label, None, ours, time.perf_counter() - t))
     return rows
 
 
-def check_philly(root: Path, servers: int = PHILLY_SERVERS) -> list[Row]:
-    """Check 3: the Philly-derived table under FIFO, SJF and Tiresias (no published values)."""
+def check_philly(
+    root: Path, servers: int = PHILLY_SERVERS, sizes: GittinsTable | None = None
+) -> list[Row]:
+    """Check 3: the Philly-derived table under FIFO, SJF and Tiresias 2D-LAS, and 2D-Gittins
+    given `sizes` (no published values)."""
     table = root / "traces" / "philly.csv"
     _need(table)
     jobs = load_trace("pollux", table).jobs
@@ -111,14 +128,18 @@ def check_philly(root: Path, servers: int = PHILLY_SERVERS) -> list[Row]:
         avg = sum(ends) / len(ends)
         label = f"philly {fleet.total_gpus} GPUs {name} (event core) avg JCT (s)"
         rows.append(_row(label, None, avg, time.perf_counter() - t))
-    t = time.perf_counter()
-    res = replay(
-        [RoundJob(j.id, j.submit, j.gpus, FixedWork(j.runtime)) for j in jobs],
-        fleet,
-        Tiresias(),
-    )
-    label = f"philly {fleet.total_gpus} GPUs tiresias (rounds) avg JCT (s)"
-    rows.append(_row(label, None, res.avg_jct(), time.perf_counter() - t))
+    configs = {"tiresias": TiresiasConfig()}
+    if sizes is not None:
+        configs["tiresias-gittins"] = TiresiasConfig(order="gittins", sizes=sizes)
+    for name, config in configs.items():
+        t = time.perf_counter()
+        res = replay(
+            [RoundJob(j.id, j.submit, j.gpus, FixedWork(j.runtime)) for j in jobs],
+            fleet,
+            Tiresias(config),
+        )
+        label = f"philly {fleet.total_gpus} GPUs {name} (rounds) avg JCT (s)"
+        rows.append(_row(label, None, res.avg_jct(), time.perf_counter() - t))
     return rows
 
 

@@ -12,6 +12,7 @@ from trace_files import accounted, write
 
 from gpufleet.errors import TraceError
 from gpufleet.workload.traces import load_trace
+from gpufleet.workload.traces.tiresias import read_job_sizes
 
 TIRESIAS = """
     job_id,num_gpu,submit_time,iterations,model_name,duration,interval
@@ -145,6 +146,27 @@ def test_shared_tiresias_sample(shared: Path) -> None:
     assert read.origin == 0.0 and read.jobs[-1].submit == 1779.0
     header_only = load_trace("tiresias", shared / "tiresias-nsdi19/tf_job.csv")
     assert accounted(header_only)
+
+
+def test_job_size_samples(tmp_path: Path) -> None:
+    path = write(tmp_path, "sizes.csv", "duration\n121\n2227.5\n")
+    assert read_job_sizes(path) == (121.0, 2227.5)
+    for text, match in [
+        ("gpus\n1\n", "column 'duration': missing"),
+        ("duration\n121\n0\n", "line 3, column 'duration': expected GPU-seconds > 0, got '0'"),
+        ("duration\nlots\n", "line 2.*'lots'"),
+        ("duration\n", "no job-size samples"),
+    ]:
+        with pytest.raises(TraceError, match=match):
+            read_job_sizes(write(tmp_path, "bad.csv", text))
+    with pytest.raises(TraceError, match="cannot read"):
+        read_job_sizes(tmp_path / "missing.csv")
+
+
+def test_shared_job_size_samples(shared: Path) -> None:
+    # README: yarn-gput1000.csv, the GPU-time samples of the Tiresias Gittins policy
+    sizes = read_job_sizes(shared / "tiresias-nsdi19/yarn-gput1000.csv")
+    assert (len(sizes), min(sizes), max(sizes)) == (1001, 121.0, 53294624.0)
 
 
 def test_many_batches_keep_ids_and_line_numbers(
