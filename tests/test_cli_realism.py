@@ -57,3 +57,23 @@ def test_bad_realism_flags_exit_2() -> None:
     assert "maybe" in err and "Traceback" not in err
     code, _, err = run("simulate", "--scenario", "two-nodes", "--power", "yes")
     assert code == 2 and "Traceback" not in err
+
+
+def test_maintenance_on_reports_the_gpu_hours_drains_held(tmp_path: Path) -> None:
+    """small-mixed with a schedule: a quarter of each cluster every 12 h, 1 h down."""
+    from importlib import resources
+
+    text = (resources.files("gpufleet.fleet") / "scenarios" / "small-mixed.yaml").read_text()
+    text += '\nmaintenance: {every: 12h, fraction: 0.25, drain: 30m, down: 1h, source: "[A] t"}\n'
+    scenario = tmp_path / "fleet.yaml"
+    scenario.write_text(text)
+    out_dir = tmp_path / "run"
+    args = ("simulate", "--scenario", str(scenario), "--days", "2", "--quiet")
+    code, out, err = run(*args, "--maintenance", "on", "--out", str(out_dir))
+    assert code == 0, err
+    assert "maintenance" in out
+    r = json.loads((out_dir / "metrics.json").read_text())["realism"]
+    assert r["maintenance_on"] and not r["failures_on"]
+    assert r["maintenance_gpu_hours"] > 0
+    code, out, _ = run(*args)
+    assert code == 0 and "maintenance" not in out

@@ -6,6 +6,7 @@ import math
 import statistics
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -19,7 +20,7 @@ from gpufleet.engine.failures import (
     young_interval,
 )
 from gpufleet.engine.faults import Realism, Strike
-from gpufleet.engine.record import COMPLETED, REJECTED, TIMEOUT, RunRecord
+from gpufleet.engine.record import COMPLETED, PENDING, REJECTED, TIMEOUT, RunRecord
 from gpufleet.engine.sim import simulate
 from gpufleet.errors import ConfigError
 from gpufleet.fleet.model import Fleet, PowerPhase
@@ -27,6 +28,7 @@ from gpufleet.metrics.summary import summarize
 from gpufleet.policy.registry import resolve
 from gpufleet.report.files import records_table
 from gpufleet.scheduler.core import Scheduler
+from gpufleet.tenancy.loader import load_tenancy
 from gpufleet.workload.job import Job
 from strategies import fleets, make_fleet, workloads
 
@@ -247,7 +249,7 @@ def _ran_and_capacity(rec: RunRecord) -> None:
         assert s <= e <= rec.start[i]
         g = rec.jobs[i].gpus
         events += [(s, 1, ci, g), (e, 0, ci, -g)]
-    assert sum(rec.failures.values()) == len(rec.failed)
+    assert sum(rec.failures.values()) + sum(rec.planned.values()) == len(rec.failed)
     used = [0] * len(rec.fleet.clusters)
     for _, _, ci, delta in sorted(events):
         used[ci] += delta
@@ -331,3 +333,32 @@ def test_core_easy_with_a_power_short_head() -> None:
     ]
     rec = simulate(fleet, jobs, resolve("fifo+easy"), realism=Realism(power=True))
     assert all(rec.state[i] != 0 for i in range(len(jobs)))  # none left pending
+
+
+def test_a_job_no_repair_can_release_does_not_keep_the_clock_running(tmp_path: Path) -> None:
+    """Issue 7's memory growth: a job submitted on day 1 is parked for good (its tenant's
+    grant ended at t=100), with failures on 64 nodes, about one an hour with a day's repair,
+    so some repair is always under way. The run used to wait for those repairs forever,
+    adding a sample an hour (here up to `until`: 720 samples). It now stops when the job
+    is parked, on day 1: 25 samples (hours 0-24)."""
+    fleet = make_fleet(("c", "H100", 512, 8, 8, 8))
+    (tmp_path / "t.yaml").write_text(
+        "tree:\n  - name: p\n    grants: [{name: g, gpus: 8, end: 100}]\n"
+    )
+    tree = load_tenancy(tmp_path / "t.yaml", fleet)
+    jobs = [Job(0, "p", 0.0, 8, 50.0), Job(1, "p", 86400.0, 8, 50.0)]
+    model = replace(BUSY, rate_per_gpu_hour=0.002, causes=(Cause("hw", 1.0, 86400.0),))
+    rec = simulate(
+        fleet,
+        jobs,
+        resolve("fifo"),
+        seed=3,
+        tenancy=tree,
+        realism=Realism(failures=model),
+        until=30 * 86400.0,
+        check=_check,
+    )
+    assert rec.end[0] == 50.0
+    assert rec.state[1] == PENDING
+    assert len(rec.sample_time) == 25
+    assert sum(rec.strikes.values()) < 60  # about 24 in the first day

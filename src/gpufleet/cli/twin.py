@@ -126,6 +126,13 @@ def _load_workload(
     help="node failures and checkpoint restarts (docs/realism.md)",
 )
 @click.option(
+    "--maintenance",
+    type=click.Choice(["on", "off"]),
+    default="off",
+    show_default=True,
+    help="planned rolling drains from the sites' maintenance (docs/realism.md)",
+)
+@click.option(
     "--start",
     default=None,
     help="calendar day of t = 0 (YYYY-MM-DD): sites come online on their online month",
@@ -157,6 +164,7 @@ def simulate(
     report_path: Path | None,
     tenancy: str,
     failures: str,
+    maintenance: str,
     start: str | None,
     power: str,
     inference: str,
@@ -178,7 +186,7 @@ def simulate(
     if report_path is not None and out_dir is None:
         raise ConfigError("--report needs --out DIR: the report is built from the run's files")
     pol = resolve(policy, placement)
-    realism = _realism(failures, start, power)
+    realism = _realism(failures, start, power, maintenance)
     fl = load_fleet(scenario)
     from gpufleet.tenancy.loader import resolve_tenancy
 
@@ -244,7 +252,7 @@ def _services(spec: str, scenario: str, fl: Any, tree: Any) -> tuple[Any, Any]:
     return services, with_services(tree, services, fl)
 
 
-def _realism(failures: str, start: str | None, power: str) -> Any:
+def _realism(failures: str, start: str | None, power: str, maintenance: str = "off") -> Any:
     """The run's realism switches, checked at the edge; None when all are off."""
     from datetime import date
 
@@ -257,7 +265,12 @@ def _realism(failures: str, start: str | None, power: str) -> Any:
             day = date.fromisoformat(start)
         except ValueError:
             raise ConfigError(f"--start must be a day as YYYY-MM-DD, got {start!r}") from None
-    r = Realism(FailureModel() if failures == "on" else None, day, power == "on")
+    r = Realism(
+        FailureModel() if failures == "on" else None,
+        day,
+        power == "on",
+        maintenance=maintenance == "on",
+    )
     return r if r.active else None
 
 

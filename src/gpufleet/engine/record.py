@@ -50,10 +50,14 @@ class RunRecord:
     # Runs cut short by a failure (same layout); the job then restarted from its checkpoint.
     failed: list[tuple[int, float, float, int]] = field(default_factory=list)
     failures: dict[int, int] = field(default_factory=dict)  # job index -> interruptions
+    # job index -> planned stops (maintenance drains); their runs are in `failed` too
+    planned: dict[int, int] = field(default_factory=dict)
     lost_gpu_s: dict[int, float] = field(default_factory=dict)  # job index -> GPU-s thrown away
     strikes: dict[str, int] = field(default_factory=dict)  # node failures by cause (idle too)
     repair_gpu_s: float = 0.0  # GPU-seconds out of service for repair
     failures_on: bool = False
+    maintenance_on: bool = False
+    maintenance_gpu_s: float = 0.0  # GPU-seconds taken out of service by maintenance drains
     start_date: str = ""  # calendar day of t = 0 ("" = build-out, every site online)
     power_caps: bool = False
     # per cluster: when it comes online (0 = from the start) and GPUs down at each sample

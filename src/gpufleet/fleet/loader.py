@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from gpufleet.errors import ConfigError
 from gpufleet.fleet.catalog import CATALOG, GpuModel
-from gpufleet.fleet.model import Cluster, Fleet, PowerPhase, Site, SiteExecutor
-from gpufleet.yamlfile import error_at, load_yaml, validate
+from gpufleet.fleet.model import Cluster, Fleet, Maintenance, PowerPhase, Site, SiteExecutor
+from gpufleet.yamlfile import duration_seconds, error_at, load_yaml, validate
 
 # Domain presets: (GPUs per NVLink domain, GPUs per node, domains per block by default).
 # hgx8: 8-GPU HGX node, SuperPOD scalable unit of 32 nodes [S86].
@@ -99,6 +99,23 @@ class _PowerPhaseIn(BaseModel):
     source: str = Field(min_length=1)
 
 
+class _MaintenanceIn(BaseModel):
+    """`maintenance:` of the scenario (every site) or of one site; durations like "30d"."""
+
+    model_config = _STRICT
+    every: float = Field(gt=0)
+    fraction: float = Field(gt=0, le=1)
+    drain: float = Field(default=0.0, ge=0)
+    down: float = Field(gt=0)
+    start: float | None = Field(default=None, ge=0)  # first wave; default one `every` in
+    source: str = Field(min_length=1)
+    _secs = field_validator("every", "drain", "down", "start", mode="before")(duration_seconds)
+
+    def build(self) -> Maintenance:
+        start = self.every if self.start is None else self.start
+        return Maintenance(self.every, self.fraction, self.drain, self.down, start, self.source)
+
+
 class _SiteIn(BaseModel):
     model_config = _STRICT
     id: str = Field(min_length=1)
@@ -115,6 +132,7 @@ class _SiteIn(BaseModel):
     online: DateText = ""
     source: str = Field(min_length=1)
     power_phases: list[_PowerPhaseIn] = []
+    maintenance: _MaintenanceIn | None = None
     clusters: list[ClusterIn] = Field(min_length=1)
     executor: _ExecutorIn | None = None
 
@@ -125,6 +143,7 @@ class _ScenarioIn(BaseModel):
     description: str = ""
     as_of: DateText = ""
     sources: dict[str, str] = {}
+    maintenance: _MaintenanceIn | None = None  # every site's, unless a site gives its own
     gpu_models: dict[str, _GpuModelIn] = {}
     sites: list[_SiteIn] = Field(min_length=1)
 
@@ -187,6 +206,7 @@ def load_fleet(name_or_path: str) -> Fleet:
                 online=s.online,
                 source=s.source,
                 power_phases=_power_phases(s, path, node, si),
+                maintenance=m.build() if (m := s.maintenance or sc.maintenance) else None,
             )
         )
         for ci, c in enumerate(s.clusters):

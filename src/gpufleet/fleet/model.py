@@ -52,6 +52,25 @@ class PowerPhase:
 
 
 @dataclass(frozen=True, slots=True)
+class Maintenance:
+    """A site's planned maintenance: a rolling drain of its clusters' NVLink domains.
+
+    From `start_s`, every `every_s`, a `fraction` of each cluster's domains (the next ones in
+    turn, so successive waves cover the cluster) stop taking new work; running jobs get
+    `drain_s` to end, the rest are checkpointed and requeued; the domains are then out of
+    service for `down_s`. The unit is the NVLink domain: an 8-GPU HGX node, or a whole NVL72
+    rack (its NVLink switch trays are serviced with the rack [A]).
+    """
+
+    every_s: float
+    fraction: float
+    drain_s: float
+    down_s: float
+    start_s: float
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """A data-center site with its owner, certifications and power envelope."""
 
@@ -70,6 +89,7 @@ class Site:
     source: str = ""
     executor: SiteExecutor | None = None  # None: the control plane's default executor
     power_phases: tuple[PowerPhase, ...] = ()  # in date order
+    maintenance: Maintenance | None = None  # rolling drains (the twin's --maintenance on)
 
 
 @dataclass(frozen=True, slots=True)

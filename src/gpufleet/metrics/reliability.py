@@ -2,8 +2,11 @@
 
 Definitions (also in docs/realism.md):
 - GPU-hours used = every run of every job (completed, cut by a failure, cut by preemption).
-- lost GPU-hours = work thrown away by failures (since the last checkpoint, plus restarts);
-  runs cut by preemption are lost whole (the job starts over) and counted apart.
+- lost GPU-hours = work thrown away by failures (since the last checkpoint, plus restarts)
+  and by maintenance drains (restarts only: a drained job checkpoints first); runs cut by
+  preemption are lost whole (the job starts over) and counted apart.
+- maintenance GPU-hours = GPUs a drain took out of service (idle GPUs of a draining domain
+  from when they fell free, then the whole domain), until the wave's end.
 - goodput = (used - lost to failures - lost to preemption) / used.
 - ETTR (effective training time ratio [S115]) of a job = productive seconds / (end - first
   start), over jobs of at least LARGE_GPUS GPUs that completed.
@@ -66,6 +69,9 @@ def reliability(rec: RunRecord) -> dict[str, Any]:
         "power_caps": rec.power_caps,
         "interruptions": int(sum(rec.failures.values())),
         "jobs_interrupted": len(rec.failures),
+        "maintenance_on": rec.maintenance_on,
+        "planned_interruptions": int(sum(rec.planned.values())),
+        "maintenance_gpu_hours": rec.maintenance_gpu_s / 3600.0,
         "node_failures_by_cause": dict(sorted(rec.strikes.items())),
         "repair_gpu_hours": rec.repair_gpu_s / 3600.0,
         "gpu_hours_used": used / 3600.0,

@@ -106,7 +106,7 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
         "rejected": int((state == REJECTED).sum()),
         "wall_seconds": rec.wall_seconds,
     }
-    if rec.failures_on or rec.start_date or rec.power_caps:
+    if rec.failures_on or rec.maintenance_on or rec.start_date or rec.power_caps:
         from gpufleet.metrics.reliability import reliability
 
         out["realism"] = reliability(rec)

@@ -161,7 +161,15 @@ def summary_tables(m: dict[str, Any]) -> list[Table]:
 def _realism_rows(head: Table, r: dict[str, Any]) -> None:
     """Failures, goodput, ETTR, capacity online and energy, when the run switched them on."""
     head.add_section()
-    if r["failures_on"]:
+    if r.get("maintenance_on"):
+        head.add_row(
+            "maintenance: GPU-hours down (planned stops)",
+            f"{r['maintenance_gpu_hours']:,.0f}",
+            f"{r['planned_interruptions']:,}",
+            "",
+            "",
+        )
+    if r["failures_on"] or r.get("maintenance_on"):
         head.add_row(
             "interruptions (jobs hit)",
             f"{r['interruptions']:,}",
