@@ -675,9 +675,10 @@ class Scheduler:
                     tenants.reclaim(self, job, clusters, now, out)
             elif keys[job.id] < self._blocked[0]:
                 # A new job jumps ahead of the reserved head. Where it fits away from the
-                # head's clusters (and the reservation is fresh), a whole pass would start it
-                # and nothing more: the head and its reservation are untouched, and every
-                # other shape failed on capacity that has only shrunk. Else redo the pass.
+                # head's clusters (and the reservation is not due for a refresh), a whole
+                # pass would start it and nothing more: the head and its reservation are
+                # untouched, and every other shape failed on capacity that has only shrunk.
+                # Else redo the pass.
                 if self._jump_ahead(job, clusters, now, out):
                     continue
                 self._resv = None
@@ -707,8 +708,14 @@ class Scheduler:
     ) -> bool:
         assert self._blocked is not None
         head = self._job_shape.get(self._blocked[1])
-        if head is None or (self.policy.backfill and (self._resv is None or self._resv_stale)):
-            return False
+        resv = self._resv
+        if head is None or (
+            self.policy.backfill
+            and (
+                resv is None or (self._resv_stale and now >= self._resv_at + RESERVATION_REFRESH_S)
+            )
+        ):
+            return False  # a whole pass would plan the reservation anew
         alloc = self._place(job, clusters, None)
         if alloc is None or alloc.cluster in head.clusters:
             return False
