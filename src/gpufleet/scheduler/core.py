@@ -675,10 +675,10 @@ class Scheduler:
                     tenants.reclaim(self, job, clusters, now, out)
             elif keys[job.id] < self._blocked[0]:
                 # A new job jumps ahead of the reserved head. Where it fits away from the
-                # head's clusters (and the reservation is not due for a refresh), a whole
-                # pass would start it and nothing more: the head and its reservation are
-                # untouched, and every other shape failed on capacity that has only shrunk.
-                # Else redo the pass.
+                # head's clusters, or ends there by the shadow time (and the reservation is
+                # not due for a refresh), a whole pass would start it and nothing more: the
+                # head's reservation comes out the same, and every other shape failed on
+                # capacity that has only shrunk. Else redo the pass.
                 if self._jump_ahead(job, clusters, now, out):
                     continue
                 self._resv = None
@@ -717,8 +717,14 @@ class Scheduler:
         ):
             return False  # a whole pass would plan the reservation anew
         alloc = self._place(job, clusters, None)
-        if alloc is None or alloc.cluster in head.clusters:
-            return False
+        if alloc is None:
+            return False  # it becomes the blocked head: a whole pass plans for it
+        if (
+            self.policy.backfill
+            and alloc.cluster in head.clusters
+            and now + self._planned(job, alloc.cluster) > resv.shadow + _EPS  # type: ignore[union-attr]
+        ):
+            return False  # it would move the head's shadow time: plan the reservation anew
         out.append(self._start(job, alloc, now))
         return True
 
