@@ -19,6 +19,13 @@ from gpufleet.cli.base import (
 from gpufleet.errors import ConfigError, TraceError
 
 
+def _switch(flag: str, help_: str) -> Callable[[Any], Any]:
+    """An on/off realism switch, off by default."""
+    return click.option(
+        flag, type=click.Choice(["on", "off"]), default="off", show_default=True, help=help_
+    )
+
+
 @main.group(cls=Group)
 def fleet() -> None:
     """Inspect fleet scenarios."""
@@ -118,32 +125,14 @@ def _load_workload(
     show_default=True,
     help="tenant tree FILE.yaml; 'auto' = the scenario's own, 'none' = no quotas",
 )
-@click.option(
-    "--failures",
-    type=click.Choice(["on", "off"]),
-    default="off",
-    show_default=True,
-    help="node failures and checkpoint restarts (docs/realism.md)",
-)
-@click.option(
-    "--maintenance",
-    type=click.Choice(["on", "off"]),
-    default="off",
-    show_default=True,
-    help="planned rolling drains from the sites' maintenance (docs/realism.md)",
-)
+@_switch("--failures", "node failures and checkpoint restarts (docs/realism.md)")
+@_switch("--maintenance", "planned rolling drains from the sites' maintenance (docs/realism.md)")
 @click.option(
     "--start",
     default=None,
     help="calendar day of t = 0 (YYYY-MM-DD): sites come online on their online month",
 )
-@click.option(
-    "--power",
-    type=click.Choice(["on", "off"]),
-    default="off",
-    show_default=True,
-    help="cap sites' IT power by their power_phases",
-)
+@_switch("--power", "cap sites' IT power by their power_phases")
 @click.option(
     "--inference",
     default="off",
