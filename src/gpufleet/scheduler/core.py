@@ -821,21 +821,27 @@ class Scheduler:
         bgain: dict[int, int] = {}
         self._resv_at = now
         self._resv_stale = False
-        for planned, jid in heapq.merge(*(self._ends[ci] for ci in shape.clusters)):
-            alloc = self.running[jid].allocation
+        running, free, block_free = self.running, state.free, state.block_free
+        domain_block, clusters = fleet.domain_block, fleet.clusters
+        cs = shape.clusters
+        ends = self._ends[cs[0]] if len(cs) == 1 else heapq.merge(*(self._ends[c] for c in cs))
+        for planned, jid in ends:
+            alloc = running[jid].allocation
             ci = alloc.cluster
-            cap = fleet.clusters[ci].domain_gpus
+            cap = clusters[ci].domain_gpus
             hit_domain: int | None = None
             hit_block: int | None = None
+            back = 0
             for d, n in alloc.parts:
-                f = overlay[d] = overlay.get(d, state.free[d]) + n
-                b = fleet.domain_block[d]
-                bgain[b] = bgain.get(b, 0) + n
+                f = overlay[d] = overlay.get(d, free[d]) + n
+                b = domain_block[d]
+                bg = bgain[b] = bgain.get(b, 0) + n
+                back += n
                 if g <= cap and f >= g and hit_domain is None:
                     hit_domain = d
-                if state.block_free[b] + bgain[b] >= g and hit_block is None:
+                if block_free[b] + bg >= g and hit_block is None:
                     hit_block = b
-            gain[ci] = gain.get(ci, 0) + alloc.gpus
+            gain[ci] = gain.get(ci, 0) + back
             if hit_domain is not None:
                 parts = [(hit_domain, g)]
             elif topo != "domain" and hit_block is not None:
