@@ -258,3 +258,21 @@ def test_decayed_usage_by_hand(tmp_path: Path) -> None:
     assert fair.hist[a][h100] == 200.0
     assert fair.hist[b][h100] == 0.0
     assert fair.ranks[b] < fair.ranks[a]  # b, with no usage, comes first
+
+
+def test_grant_consumption_counts_only_runs_that_happened(tmp_path: Path) -> None:
+    """An 8-GPU award for [0, 1000): three 8-GPU jobs of 400 s run 0-400, 400-800 and
+    800-1200 (the third started while the grant was active); a fourth never starts (the
+    grant has ended when GPUs come back). Used within the award: 8 x (400 + 400 + 200)
+    GPU-s = 2.22 h of 8 x 1000 s = 2.22 h; the job that never ran used nothing."""
+    from gpufleet.metrics.tenancy import tenancy_summary
+
+    t = tree(tmp_path, "tree:\n  - name: p\n    grants: [{name: g, gpus: 8, end: 1000}]\n")
+    jobs = [Job(i, "p", 0.0, 8, 400.0) for i in range(4)]
+    rec = simulate(TWO_NODES, jobs, resolve("fifo"), tenancy=t, until=5000.0)
+    assert [rec.start[i] for i in range(3)] == [0.0, 400.0, 800.0]
+    assert math.isnan(rec.start[3])
+    (g,) = tenancy_summary(rec, t)["grants"]
+    assert g["award_gpu_hours"] == 8 * 1000 / 3600
+    assert math.isclose(g["used_gpu_hours"], 8 * 1000 / 3600)
+    assert math.isclose(g["used_fraction"], 1.0)

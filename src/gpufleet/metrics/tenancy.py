@@ -69,9 +69,17 @@ def tenancy_summary(rec: RunRecord, tenancy: Tenancy) -> dict[str, Any]:
     for node in tenancy.nodes:
         mask = leaf_of == node.id
         for g in node.grants:
-            lo = np.clip(np.where(np.isnan(start), 0.0, start), g.start, g.end)
-            hi = np.clip(ran_to, g.start, g.end)
-            used_h = float(((hi - lo) * gpus)[mask].sum()) / 3600.0
+            # only runs that happened: the last run of each started job, and every run cut
+            # by preemption (it held its GPUs and was charged); a job that never started
+            # used nothing
+            began = ~np.isnan(start) & mask
+            lo = np.clip(start[began], g.start, g.end)
+            hi = np.clip(ran_to[began], g.start, g.end)
+            used_s = float(((hi - lo) * gpus[began]).sum())
+            for i, s0, e0, _ in rec.preempted:
+                if mask[i]:
+                    used_s += (min(e0, g.end) - min(max(s0, g.start), g.end)) * gpus[i]
+            used_h = used_s / 3600.0
             award_h = g.gpu_hours or g.gpus * (g.end - g.start) / 3600.0
             grants.append(
                 {
