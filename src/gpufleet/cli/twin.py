@@ -276,7 +276,7 @@ def _run_with_progress(
     realism: Any = None,
     cancels: Any = (),
 ) -> Any:
-    if quiet:
+    def go(**progress: Any) -> Any:
         return run(
             fl,
             jobs,
@@ -286,7 +286,11 @@ def _run_with_progress(
             tenancy=tree,
             realism=realism,
             cancels=cancels,
+            **progress,
         )
+
+    if quiet:
+        return go()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -303,14 +307,4 @@ def _run_with_progress(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return run(
-            fl,
-            jobs,
-            pol,
-            window=days * 86400.0,
-            seed=seed,
-            progress=tick,
-            tenancy=tree,
-            realism=realism,
-            cancels=cancels,
-        )
+        return go(progress=tick)

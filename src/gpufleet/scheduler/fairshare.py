@@ -110,10 +110,6 @@ class FairShare:
         self.version += 1
         return True
 
-    def dominant(self, node: int) -> tuple[float, float]:
-        """(decayed, current) dominant share of `node`: its largest share of any model."""
-        return float(self._past[node]), float(self._now[node])  # as of the last recompute
-
     def _walk(self) -> list[int]:
         """Leaves in Fair Tree order: siblings by level fair share, depth first."""
         return self._tree.order(self._past, self._now)

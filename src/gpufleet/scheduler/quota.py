@@ -168,18 +168,6 @@ class Quota:
     def free(self, f: int) -> int:
         return self.capacity[f] - sum(self.used[r][f] for r in self.roots)
 
-    def borrowing(self, leaf: int, model: str, gpus: int) -> bool:
-        """Would `gpus` more of `model` take some node on the path over its guarantee?"""
-        held = self.guarantees(leaf, self.fid[model])
-        if not held:
-            return True
-        used = self.used
-        # a plain loop: any() over a generator costs more on this hot path
-        for n, f, q in held:  # noqa: SIM110
-            if used[n][f] + gpus > q:
-                return True
-        return False
-
     def guarantees(self, leaf: int, fm: int) -> tuple[tuple[int, int, int], ...]:
         """The guarantees on the leaf's path for flavor `fm`: (node, flavor, GPUs)."""
         key = (leaf, fm)
@@ -282,6 +270,8 @@ class Quota:
         fm = self.fid[model]
         fa = self.any
         used = self.used
+        # borrowing: the start takes some node of the line over its guarantee (or no node of
+        # the line holds one); checked inline, as this runs at every start
         held = self._guarantees.get((leaf, fm))
         if held is None:
             held = self.guarantees(leaf, fm)
