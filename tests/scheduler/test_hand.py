@@ -6,7 +6,9 @@ import math
 
 from gpufleet.engine.record import COMPLETED, REJECTED, TIMEOUT
 from gpufleet.engine.sim import simulate
+from gpufleet.fleet.model import Fleet
 from gpufleet.policy.registry import resolve
+from gpufleet.scheduler.core import Scheduler
 from gpufleet.workload.job import Job
 from strategies import make_fleet
 
@@ -122,3 +124,67 @@ def test_sites_restrict_placement() -> None:
     assert list(rec.start[:2]) == [0.0, 100.0]
     assert list(rec.cluster[:2]) == [1, 1]
     assert rec.state[2] == REJECTED and "unknown site" in rec.reasons[2]
+
+
+def _plans(jobs: list[Job], fleet: Fleet) -> tuple[list[float], dict[float, object]]:
+    """Start times and, after each instant's pass, the reservation object (kept alive, so a
+    plan made anew is a different object)."""
+    seen: dict[float, object] = {}
+
+    def look(s: Scheduler, t: float) -> None:
+        s.check()
+        if s._resv is not None:
+            seen[t] = s._resv
+
+    rec = simulate(fleet, jobs, resolve("priority+easy"), check=look)
+    return list(rec.start), seen
+
+
+def test_jump_ahead_on_another_cluster_keeps_the_plan() -> None:
+    """A higher-priority job that runs past the shadow time, on a cluster the head may use but
+    was not planned on, starts at once and leaves the head's plan as it was.
+
+    Clusters c0 and c1, two 8-GPU nodes each. t=0: J0 (16 GPUs, 100 s) fills c0, J1 (8 GPUs,
+    300 s) takes a node of c1. t=1: J2 (16 GPUs, 50 s) is blocked. t=1.5: J3 (16 GPUs, 10 s,
+    priority -1) asks to backfill, which plans J2: c0 at 100 (J0's end); J3 fits nowhere.
+    t=2: J4 (priority 5, 8 GPUs, 500 s) goes before J2 and fits on c1's free node; it ends at
+    502, past the shadow, but not on c0: the plan stands. t=100: J2 starts on c0; t=150: J3
+    follows it there. Starts 0, 0, 100, 150, 2.
+    """
+    fleet = make_fleet(("c0", "H100", 16, 8, 8, 2), ("c1", "H100", 16, 8, 8, 2))
+    jobs = [
+        Job(0, "a", 0.0, 16, 100.0),
+        Job(1, "a", 0.0, 8, 300.0),
+        Job(2, "a", 1.0, 16, 50.0),
+        Job(3, "a", 1.5, 16, 10.0, priority=-1),
+        Job(4, "a", 2.0, 8, 500.0, priority=5),
+    ]
+    starts, plans = _plans(jobs, fleet)
+    assert starts == [0.0, 0.0, 100.0, 150.0, 2.0]
+    assert plans[1.5].shadow == 100.0  # type: ignore[attr-defined]
+    assert plans[2.0] is plans[1.5]  # the same plan: not planned anew
+
+
+def test_jump_ahead_beside_the_planned_domain_keeps_the_plan() -> None:
+    """The same on the planned cluster: the plan needs one domain, the new job takes another.
+
+    One cluster of three 8-GPU nodes A, B, C. t=0: J0 (8 GPUs, 100 s) on A, J1 (8, 300 s) on
+    B, J2 (4, 400 s) on C. t=1: J3 (8 GPUs in one domain, 50 s) is blocked. t=1.5: J4 (24
+    GPUs, priority -1) asks to backfill: J3's plan is node A at 100. t=2: J5 (priority 5, 4
+    GPUs, 500 s) fits in C's last 4 GPUs and ends past the shadow, but leaves A alone: it
+    starts at once and J3 still starts at 100. J4 needs all three nodes: A is free at 150, B
+    at 300, C at 502. Starts 0, 0, 0, 100, 502, 2.
+    """
+    fleet = make_fleet(("c", "H100", 24, 8, 8, 3))
+    jobs = [
+        Job(0, "a", 0.0, 8, 100.0),
+        Job(1, "a", 0.0, 8, 300.0),
+        Job(2, "a", 0.0, 4, 400.0),
+        Job(3, "a", 1.0, 8, 50.0, topology="domain"),
+        Job(4, "a", 1.5, 24, 10.0, priority=-1),
+        Job(5, "a", 2.0, 4, 500.0, priority=5),
+    ]
+    starts, plans = _plans(jobs, fleet)
+    assert starts == [0.0, 0.0, 0.0, 100.0, 502.0, 2.0]
+    assert plans[1.5].shadow == 100.0  # type: ignore[attr-defined]
+    assert plans[2.0] is plans[1.5]

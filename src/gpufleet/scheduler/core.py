@@ -100,6 +100,10 @@ class _Reservation:
     cluster: int
     extra: dict[int, int]  # reserved domain -> GPUs free at the shadow time beyond the head's
     limit: dict[int, int]  # reserved domain -> GPUs a job running past the shadow may take
+    # What decided the shadow on `cluster`: one domain (its id), one block (its id), or the
+    # whole cluster (-1). A start past the shadow that leaves this untouched keeps the plan.
+    domain: int = -1
+    block: int = -1
 
 
 class _MergedKeys(dict[int, OrderKey]):
@@ -720,13 +724,34 @@ class Scheduler:
         if alloc is None:
             return False  # it becomes the blocked head: a whole pass plans for it
         if (
-            self.policy.backfill
+            resv is not None
             and alloc.cluster in head.clusters
-            and now + self._planned(job, alloc.cluster) > resv.shadow + _EPS  # type: ignore[union-attr]
+            and now + self._planned(job, alloc.cluster) > resv.shadow + _EPS
         ):
-            return False  # it would move the head's shadow time: plan the reservation anew
+            if self._resv_stale or not self._keeps_plan(alloc, resv):
+                return False  # it may move the head's shadow time: plan the reservation anew
+            self._resv_at = now  # a plan made now would be this one: it counts as refreshed
         out.append(self._start(job, alloc, now))
         return True
+
+    def _keeps_plan(self, alloc: Allocation, resv: _Reservation) -> bool:
+        """Whether GPUs taken by `alloc` until past the shadow time leave the plan as it is.
+
+        The plan is the first planned end at which the head fits, walking ends in time order:
+        fewer free GPUs cannot make it fit at an earlier end, so the plan holds when the end
+        that decided it still decides it the same way. That end is on another cluster; or the
+        plan needed one domain or one block, and `alloc` takes none of its GPUs (the head's
+        fill of a block reads only that block's domains). A plan that needed the whole
+        cluster's GPUs reads every domain: any GPU taken there may change it.
+        """
+        if alloc.cluster != resv.cluster:
+            return True
+        if resv.domain >= 0:
+            return all(d != resv.domain for d, _ in alloc.parts)
+        if resv.block >= 0:
+            block_of = self.fleet.domain_block
+            return all(block_of[d] != resv.block for d, _ in alloc.parts)
+        return False
 
     def _waiting_leaves(self) -> set[int]:
         """Tenants with jobs in the queues (what fair-share ranks order)."""
@@ -842,17 +867,20 @@ class Scheduler:
                 if block_free[b] + bg >= g and hit_block is None:
                     hit_block = b
             gain[ci] = gain.get(ci, 0) + back
+            by_domain = by_block = -1
             if hit_domain is not None:
                 parts = [(hit_domain, g)]
+                by_domain = hit_domain
             elif topo != "domain" and hit_block is not None:
                 parts = self._fill(fleet.block_domains(hit_block), overlay, g)
+                by_block = hit_block
             elif topo == "any" and state.cluster_free[ci] + gain[ci] >= g:
                 parts = self._fill(fleet.cluster_domains(ci), overlay, g)
             else:
                 continue
             extra = {d: overlay.get(d, state.free[d]) - n for d, n in parts}
             limit = {d: max(0, x) for d, x in extra.items()}
-            self._resv = _Reservation(head.id, planned, ci, extra, limit)
+            self._resv = _Reservation(head.id, planned, ci, extra, limit, by_domain, by_block)
             return self._resv
         if self.down or self._power_cap or self._holds or self._claims:
             # It waits for GPUs to come back, for power, or for GPUs held for a reclaim, which
