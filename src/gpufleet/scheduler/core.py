@@ -162,6 +162,7 @@ class Scheduler:
         # Waiting jobs (not parked) of tenants with a guarantee on their line, per leaf, and
         # whether usage fell on such a line since the last pass (then they are looked at).
         self._gq: dict[int, SortedList] = {}
+        self._gq_gpus: dict[int, int] = {}  # GPUs asked -> how many jobs in `_gq` ask that
         self._gsweep = False
         self._cset_models: dict[int, set[str]] = {}  # candidate set -> its GPU models
         self._fell: set[int] = set()  # nodes whose usage fell since the last sweep
@@ -169,7 +170,6 @@ class Scheduler:
         self._head_verdict: tuple[int, float, bool] | None = None
         self._sweep_at = 0
         self._sweep_all = False
-        self._max_gpus = 0  # the largest job seen (bounds which releases matter to sweeps)
         self.down: dict[int, int] = {}  # domain -> GPUs out of service
         # Power: IT watts a busy GPU of each cluster draws (its node's share), busy watts per
         # site, and the caps in force (site index -> watts).
@@ -355,8 +355,6 @@ class Scheduler:
         self._key[job.id] = self.policy.order(job)
         self._new.append(job)
         self._unqueued.add(job.id)  # queued by the next pass unless it starts at once
-        if job.gpus > self._max_gpus:
-            self._max_gpus = job.gpus
 
     def _queue(self, job_id: int) -> None:
         """Put a pending job in its shape's queue (new jobs wait outside until a pass)."""
@@ -385,7 +383,7 @@ class Scheduler:
         else:
             shape.queue.remove((key, job_id))
         if self._gq:
-            tenants.unwatch(self, job_id, key)
+            tenants.unwatch(self, job_id, key, shape.gpus)
 
     def _end(self, job_id: int, now: float, cancelled: bool) -> None:
         run = self.running.pop(job_id, None)
@@ -936,3 +934,10 @@ class Scheduler:
             raise InvariantError("pending jobs and shape queues differ")
         if sum(len(e) for e in self._ends) != len(self.running):
             raise InvariantError("planned-end index out of date")
+        sizes: dict[int, int] = {}
+        for found in self._gq.values():
+            for _, jid in found:
+                g = self._job_shape[jid].gpus
+                sizes[g] = sizes.get(g, 0) + 1
+        if sizes != self._gq_gpus:
+            raise InvariantError("sizes of the jobs sweeps watch out of date")

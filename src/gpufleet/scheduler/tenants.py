@@ -160,7 +160,7 @@ def park(core: Scheduler, job: Job, leaf: int, why: list[tuple[int, str]]) -> No
     else:
         core._job_shape[jid].queue.remove((key, jid))
     core._parked.setdefault(leaf, SortedList()).add((key, jid))
-    unwatch(core, jid, key)
+    unwatch(core, jid, key, job.gpus)
     core.park_reason[jid] = why[0][1]
     nodes = core._waits_of.setdefault(leaf, set())
     for node, _ in why:
@@ -233,10 +233,10 @@ def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
     q = core.quota
     if q.held_leaf[c.leaf] and core._gq:
         # A waiting job of g GPUs becomes newly guaranteed at node n only if
-        # used_after + g <= G < used_before + g: for some g up to the largest job seen, that
-        # needs room now and a node that was within that many GPUs of its guarantee before.
-        # Far below its guarantee, nothing changed for anyone: no sweep.
-        used, claimed, most = q.used, q.claimed, core._max_gpus
+        # used_after + g <= G < used_before + g: for some g up to the largest job watched,
+        # that needs room now and a node that was within that many GPUs of its guarantee
+        # before. Far below its guarantee, nothing changed for anyone: no sweep.
+        used, claimed, most = q.used, q.claimed, max(core._gq_gpus)
         for n, f, g_n in q.guarantees(c.leaf, c.flavor):
             after = used[n][f] + claimed.get((n, f), 0) if claimed else used[n][f]
             if after < g_n and g_n - (after + c.gpus) < most:
@@ -492,15 +492,24 @@ def watch(core: Scheduler, job_id: int) -> None:
         if found is None:
             found = core._gq[leaf] = SortedList()
         found.add((core._key[job_id], job_id))
+        sizes = core._gq_gpus
+        g = core._job_shape[job_id].gpus
+        sizes[g] = sizes.get(g, 0) + 1
 
 
-def unwatch(core: Scheduler, job_id: int, key: OrderKey) -> None:
+def unwatch(core: Scheduler, job_id: int, key: OrderKey, gpus: int) -> None:
     leaf = core._leaf.get(job_id)
     found = core._gq.get(leaf) if leaf is not None else None
     if found is not None and (key, job_id) in found:
         found.remove((key, job_id))
         if not found:
             del core._gq[leaf]  # type: ignore[arg-type]
+        sizes = core._gq_gpus
+        left = sizes[gpus] - 1
+        if left:
+            sizes[gpus] = left
+        else:
+            del sizes[gpus]
 
 
 GUARANTEE_SCAN = 4  # waiting jobs per tenant a sweep looks at
