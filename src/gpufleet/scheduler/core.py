@@ -22,6 +22,7 @@ time when it has none (an oracle).
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -835,51 +836,22 @@ class Scheduler:
         cached = self._resv
         if cached is not None and cached.job_id == head.id and cached.shadow >= now - _EPS:
             return cached
-        fleet = self.fleet
-        state = self.state
-        g = head.gpus
-        topo = head.topology
-        overlay: dict[int, int] = {}
-        gain: dict[int, int] = {}
-        bgain: dict[int, int] = {}
         self._resv_at = now
         self._resv_stale = False
-        running, free, block_free = self.running, state.free, state.block_free
-        domain_block, clusters = fleet.domain_block, fleet.clusters
-        cs = shape.clusters
-        ends = self._ends[cs[0]] if len(cs) == 1 else heapq.merge(*(self._ends[c] for c in cs))
-        for planned, jid in ends:
-            alloc = running[jid].allocation
-            ci = alloc.cluster
-            cap = clusters[ci].domain_gpus
-            hit_domain: int | None = None
-            hit_block: int | None = None
-            back = 0
-            for d, n in alloc.parts:
-                f = overlay[d] = overlay.get(d, free[d]) + n
-                b = domain_block[d]
-                bg = bgain[b] = bgain.get(b, 0) + n
-                back += n
-                if g <= cap and f >= g and hit_domain is None:
-                    hit_domain = d
-                if block_free[b] + bg >= g and hit_block is None:
-                    hit_block = b
-            gain[ci] = gain.get(ci, 0) + back
-            by_domain = by_block = -1
-            if hit_domain is not None:
-                parts = [(hit_domain, g)]
-                by_domain = hit_domain
-            elif topo != "domain" and hit_block is not None:
-                parts = self._fill(fleet.block_domains(hit_block), overlay, g)
-                by_block = hit_block
-            elif topo == "any" and state.cluster_free[ci] + gain[ci] >= g:
-                parts = self._fill(fleet.cluster_domains(ci), overlay, g)
-            else:
-                continue
-            extra = {d: overlay.get(d, state.free[d]) - n for d, n in parts}
-            limit = {d: max(0, x) for d, x in extra.items()}
-            self._resv = _Reservation(head.id, planned, ci, extra, limit, by_domain, by_block)
-            return self._resv
+        g, topo = head.gpus, head.topology
+        # Each cluster's walk reads only its own domains and blocks, so the plan is the
+        # earliest (planned end, job id) at which some cluster's walk fits the head: walk
+        # the clusters one at a time, each only up to the best found so far.
+        best: _Reservation | None = None
+        bound = (math.inf, -1)
+        for ci in shape.clusters:
+            found = self._plan_on(ci, head.id, g, topo, bound)
+            if found is not None:
+                best = found[1]
+                bound = found[0]
+        if best is not None:
+            self._resv = best
+            return best
         if self.down or self._power_cap or self._holds or self._claims:
             # It waits for GPUs to come back, for power, or for GPUs held for a reclaim, which
             # no planned end tells: no promise to keep, so later jobs may use what is free
@@ -889,6 +861,49 @@ class Scheduler:
         raise InvariantError(
             f"job {head.id} cannot start even when every running job ends; admission missed it"
         )
+
+    def _plan_on(
+        self, ci: int, head_id: int, g: int, topo: str, bound: tuple[float, int]
+    ) -> tuple[tuple[float, int], _Reservation] | None:
+        """The first planned end on cluster `ci`, before `bound`, after which the head fits
+        there (as the whole walk would find it), with the plan it gives."""
+        fleet, state, running = self.fleet, self.state, self.running
+        free, block_free, domain_block = state.free, state.block_free, fleet.domain_block
+        whole = g <= fleet.clusters[ci].domain_gpus  # one domain can hold the head
+        blocks = topo != "domain"
+        cluster_free = state.cluster_free[ci]
+        overlay: dict[int, int] = {}
+        bgain: dict[int, int] = {}
+        gain = 0
+        bound_t, bound_j = bound
+        for planned, jid in self._ends[ci]:
+            if planned > bound_t or (planned == bound_t and jid >= bound_j):
+                return None
+            hit_domain = hit_block = -1
+            for d, n in running[jid].allocation.parts:
+                f = overlay[d] = overlay.get(d, free[d]) + n
+                gain += n
+                if whole and f >= g and hit_domain < 0:
+                    hit_domain = d
+                if blocks:
+                    b = domain_block[d]
+                    bg = bgain[b] = bgain.get(b, 0) + n
+                    if block_free[b] + bg >= g and hit_block < 0:
+                        hit_block = b
+            if hit_domain >= 0:
+                parts = [(hit_domain, g)]
+                hit_block = -1
+            elif hit_block >= 0:
+                parts = self._fill(fleet.block_domains(hit_block), overlay, g)
+            elif topo == "any" and cluster_free + gain >= g:
+                parts = self._fill(fleet.cluster_domains(ci), overlay, g)
+            else:
+                continue
+            extra = {d: overlay.get(d, free[d]) - n for d, n in parts}
+            limit = {d: max(0, x) for d, x in extra.items()}
+            plan = _Reservation(head_id, planned, ci, extra, limit, hit_domain, hit_block)
+            return (planned, jid), plan
+        return None
 
     def _fill(
         self, domains: Iterable[int], overlay: dict[int, int], g: int
