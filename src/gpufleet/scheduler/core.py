@@ -477,7 +477,10 @@ class Scheduler:
                 and fair.recompute(now, bool(self.pending), self._waiting_leaves())
             ):
                 self._full_pass = True  # tenants changed places: every head may differ
-                self._resv = None
+                if self._resv_stale:
+                    self._resv = None
+                else:  # nothing came back early: a plan made now for the same head is this one
+                    self._resv_at = now
             first = tenants.claimed_starts(self, now) if self._claims else []
             if self._recheck or (
                 self._boundary < len(q.boundaries) and now >= q.boundaries[self._boundary]
