@@ -39,7 +39,9 @@ class FairShare:
         self.models = m = nf - 1  # the `any` flavor is last and is not a resource of its own
         self.hist = np.zeros((n, m))  # decayed GPU-seconds per (node, model)
         self._used = np.zeros((n, m))  # running GPUs per (node, model), as of the last recompute
-        self._log: list[tuple[int, int, int, float]] = []  # (leaf, flavor, +-GPUs, time)
+        # (leaf, flavor, +-GPUs, time) per start or end, flat: numpy reads a flat list of
+        # numbers several times faster than a list of tuples
+        self._log: list[float] = []
         self.last = 0.0
         self.next_at = 0.0
         self.ranks: list[int] = [0] * n
@@ -52,10 +54,10 @@ class FairShare:
         self._tree = _TreeIndex(t.nodes, t.path)
 
     def started(self, leaf: int, flavor: int, gpus: int, now: float) -> None:
-        self._log.append((leaf, flavor, gpus, now))
+        self._log.extend((leaf, flavor, gpus, now))
 
     def ended(self, leaf: int, flavor: int, gpus: int, now: float) -> None:
-        self._log.append((leaf, flavor, -gpus, now))
+        self._log.extend((leaf, flavor, -gpus, now))
 
     def due(self, now: float) -> bool:
         return now >= self.next_at
@@ -67,7 +69,7 @@ class FairShare:
         corr = np.zeros(n * m)
         if not self._log:
             return corr.reshape(n, m)
-        log = np.array(self._log, dtype=np.float64)
+        log = np.array(self._log, dtype=np.float64).reshape(-1, 4)
         self._log = []
         leaves = log[:, 0].astype(np.int64)
         rows = self._tree.paths[leaves]  # (events, depth), -1 past the root
