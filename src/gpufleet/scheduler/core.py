@@ -731,9 +731,12 @@ class Scheduler:
             and alloc.cluster in head.clusters
             and now + self._planned(job, alloc.cluster) > resv.shadow + _EPS
         ):
-            if self._resv_stale or not self._keeps_plan(alloc, resv):
+            if not self._keeps_plan(alloc, resv):
                 return False  # it may move the head's shadow time: plan the reservation anew
-            self._resv_at = now  # a plan made now would be this one: it counts as refreshed
+            if not self._resv_stale:
+                self._resv_at = now  # a plan made now would be this one: it counts as refreshed
+            # (a stale plan, not yet due for its refresh, stays a promise the head can keep:
+            # GPUs that came back early only add to what it counted on)
         out.append(self._start(job, alloc, now))
         return True
 
