@@ -188,3 +188,30 @@ def test_jump_ahead_beside_the_planned_domain_keeps_the_plan() -> None:
     assert starts == [0.0, 0.0, 0.0, 100.0, 502.0, 2.0]
     assert plans[1.5].shadow == 100.0  # type: ignore[attr-defined]
     assert plans[2.0] is plans[1.5]
+
+
+def test_jump_ahead_keeps_a_stale_plan_until_its_refresh() -> None:
+    """A plan made stale by GPUs that came back early stays the promise until its refresh
+    is due (RESERVATION_REFRESH_S); a jump-ahead start that leaves it alone does not force
+    one.
+
+    Clusters c0 and c1, two 8-GPU nodes each. t=0: J0 (8 GPUs, 100 s) and J1 (8 GPUs, runs
+    20 s of a 150 s limit) fill c0; J2 (12 GPUs, 300 s) takes c1 but 4 GPUs. t=1: J3 (16 GPUs)
+    is blocked. t=1.5: J4 (16 GPUs, priority -1) asks to backfill: J3's plan is c0's block at
+    150 (J1's limit). t=20: J1 ends early: the plan is stale, its refresh due at 31.5. t=25:
+    J5 (priority 5, 4 GPUs, 500 s) goes first, best fit on c1's last 4 GPUs: the stale plan
+    stays. t=100: J0 ends and J3 starts on c0; t=150: J4 follows. Starts 0, 0, 0, 100, 150, 25.
+    """
+    fleet = make_fleet(("c0", "H100", 16, 8, 8, 2), ("c1", "H100", 16, 8, 8, 2))
+    jobs = [
+        Job(0, "a", 0.0, 8, 100.0),
+        Job(1, "a", 0.0, 8, 20.0, time_limit=150.0),
+        Job(2, "a", 0.0, 12, 300.0),
+        Job(3, "a", 1.0, 16, 50.0),
+        Job(4, "a", 1.5, 16, 10.0, priority=-1),
+        Job(5, "a", 25.0, 4, 500.0, priority=5),
+    ]
+    starts, plans = _plans(jobs, fleet)
+    assert starts == [0.0, 0.0, 0.0, 100.0, 150.0, 25.0]
+    assert plans[1.5].shadow == 150.0  # type: ignore[attr-defined]
+    assert plans[20.0] is plans[1.5] and plans[25.0] is plans[1.5]
