@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import resource
 from array import array
 from typing import Any
 
 from gpufleet.cli.base import DEFAULT_POLICY
-from gpufleet.cli.twin import _load_workload, _realism, _services
-from gpufleet.engine.inference import plan_replicas
+from gpufleet.cli.twin import _load_workload, _realism, _services, _with_replicas
 from gpufleet.engine.sim import simulate
 from gpufleet.fleet.loader import load_fleet
 from gpufleet.metrics.summary import summarize
@@ -59,7 +59,8 @@ def digest(rec: Any, metrics: dict[str, Any]) -> str:
         rec.sample_unusable,
     ):
         h.update(repr(part).encode())
-    h.update(json.dumps(metrics, sort_keys=True, default=repr).encode())
+    timeless = {k: v for k, v in metrics.items() if k != "wall_seconds"}  # the one clock read
+    h.update(json.dumps(timeless, sort_keys=True, default=repr).encode())
     return h.hexdigest()
 
 
@@ -80,11 +81,8 @@ def main() -> None:
     services, tree = _services(args.inference, args.scenario, fleet, tree)
     realism = _realism(args.failures, None, "off", args.maintenance)
     jobs = _load_workload("synthetic", fleet, args.days, args.seed, args.load, None)
-    cancels: Any = ()
-    if services is not None:
-        plan = plan_replicas(services, args.days * 86400.0, len(jobs))
-        jobs = [*jobs, *plan.jobs]
-        cancels = plan.cancels
+    jobs, plan = _with_replicas(jobs, services, args.days)
+    cancels = plan.cancels if plan is not None else ()
     rec = simulate(
         fleet,
         jobs,
@@ -95,7 +93,11 @@ def main() -> None:
         realism=realism,
         cancels=cancels,
     )
-    print(f"{digest(rec, summarize(rec))}  {len(rec.jobs):,} jobs, {rec.wall_seconds:.1f} s")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{digest(rec, summarize(rec))}  {len(rec.jobs):,} jobs, {rec.wall_seconds:.1f} s, "
+        f"peak RSS {rss:,.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

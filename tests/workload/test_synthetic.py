@@ -12,7 +12,7 @@ from gpufleet.fleet.model import Fleet, Site
 from gpufleet.metrics.summary import summarize
 from gpufleet.policy.registry import resolve
 from gpufleet.workload.job import JOB_KINDS, TOPOLOGIES, Job
-from gpufleet.workload.synthetic import expected_jobs, generate, streams
+from gpufleet.workload.synthetic import draw, expected_jobs, generate, streams
 
 GOV_GROUPS = ("national-ai-projects", "industry-sme-startups", "academia-research")
 
@@ -239,7 +239,8 @@ def test_the_twin_accepts_every_generated_job(korea: Fleet) -> None:
     jobs = generate(korea, days=2, seed=0)
     rec = simulate(korea, jobs, resolve("fifo+easy"))
     assert summarize(rec)["rejected"] == 0
-    for j, ci in zip(rec.jobs, rec.cluster, strict=True):
+    # a drawn workload is in submit order, so record rows are the list's order
+    for j, ci in zip(jobs, rec.cluster, strict=True):
         assert ci >= 0 and korea.clusters[ci].site in j.sites, j
 
 
@@ -266,3 +267,25 @@ def test_foundation_teams_run_large_gangs(single: Callable[..., Fleet]) -> None:
     assert len(gangs) > 5
     assert all(512 <= j.gpus <= 2048 and j.runtime >= 86400 for j in gangs)
     assert {j.topology for j in gangs} <= {"block", "any"}
+
+
+def test_drawn_columns_give_the_generated_jobs(mini_national: Fleet) -> None:
+    """Read lazily, by index or from the end, the columns give the same Jobs, ids 0..n-1."""
+    drawn = draw(mini_national, days=3, seed=4)
+    jobs = generate(mini_national, days=3, seed=4)
+    assert len(drawn) == len(jobs) > 100
+    assert list(drawn) == jobs
+    assert drawn[-1] == jobs[-1] and drawn[5] == jobs[5] and drawn[2:4] == jobs[2:4]
+    assert [j.id for j in jobs] == list(range(len(jobs)))
+    assert any(j.time_limit is None for j in jobs) and any(j.time_limit for j in jobs)
+    with pytest.raises(IndexError):
+        drawn[len(jobs)]
+
+
+def test_a_drawn_workload_needs_no_jobs_list_to_simulate(mini_national: Fleet) -> None:
+    """The twin reads the drawn columns as a stream: the record equals the list's."""
+    drawn = draw(mini_national, days=1, seed=2)
+    policy = resolve("fifo+easy")
+    a = simulate(mini_national, drawn, policy, window=86400.0)
+    b = simulate(mini_national, list(drawn), policy, window=86400.0)
+    assert list(a.start) == list(b.start) and list(a.jobs) == list(b.jobs)

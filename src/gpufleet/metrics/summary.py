@@ -67,19 +67,24 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
         busy_in_window = busy_in_window + np.bincount(fi, weights=in_w, minlength=n)
         busy_total = busy_total + np.bincount(fi, weights=(fe - fs) * gpus[fi], minlength=n)
     makespan = float(np.nanmax(end, initial=0.0))
-    groups: dict[str, dict[str, float]] = {}
-    asked: dict[str, float] = {}
-    for i, j in enumerate(jobs):
-        g = groups.setdefault(
-            j.group or j.tenant, {"jobs": 0, "gpu_hours": 0.0, "window_gpu_hours": 0.0}
-        )
-        g["jobs"] += 1
-        g["gpu_hours"] += busy_total[i] / 3600.0
-        g["window_gpu_hours"] += busy_in_window[i] / 3600.0
-        if submit[i] <= window and ran[i]:
-            asked[j.group or j.tenant] = (
-                asked.get(j.group or j.tenant, 0.0) + busy_total[i] / 3600.0
-            )
+    # per group (a job without one counts under its tenant), summed in job order
+    names, code = jobs.account_codes()
+    k = len(names)
+    hours = busy_total / 3600.0
+    n_of = np.bincount(code, minlength=k)
+    hours_of = np.bincount(code, weights=hours, minlength=k)
+    window_of = np.bincount(code, weights=busy_in_window / 3600.0, minlength=k)
+    asks = (submit <= window) & ran
+    asked_of = np.bincount(code[asks], weights=hours[asks], minlength=k)
+    groups: dict[str, dict[str, float]] = {
+        name: {
+            "jobs": int(n_of[c]),
+            "gpu_hours": float(hours_of[c]),
+            "window_gpu_hours": float(window_of[c]),
+        }
+        for c, name in enumerate(names)
+    }
+    asked = {name: float(asked_of[c]) for c, name in enumerate(names)}
     ratios = [
         min(1.0, g["window_gpu_hours"] / asked[k]) if asked.get(k) else float("nan")
         for k, g in groups.items()
