@@ -213,6 +213,7 @@ def simulate(
     jobs, plan = _with_replicas(jobs, services, days)
     cancels = plan.cancels if plan is not None else ()
     rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console, tree, realism, cancels)
+    del jobs  # the drawn columns: the record has what the metrics and files read
     metrics = summarize(rec)
     out = out_console()
     for table in summary_tables(metrics):

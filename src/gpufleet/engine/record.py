@@ -58,10 +58,10 @@ class Labels:
     def __getitem__(self, i: int) -> str:
         return self.words[self.codes[i]]
 
-    def arrow(self) -> pa.Array:
-        """The column as an Arrow string array (one string per row)."""
+    def arrow(self, rows: slice = slice(None)) -> pa.Array:
+        """The column (or its `rows`) as an Arrow string array, one string per row."""
         codes = np.frombuffer(self.codes, np.int32) if len(self.codes) else np.zeros(0, np.int32)
-        return pc.take(pa.array(self.words, pa.string()), pa.array(codes))
+        return pc.take(pa.array(self.words, pa.string()), pa.array(codes[rows]))
 
 
 class JobColumns(Sequence[JobFacts]):
