@@ -288,7 +288,7 @@ def _disturbances(
     rec.power_caps = realism.power
     rec.online_at = online_at(fleet, realism.start)
     events = timeline(fleet, realism.start, realism.power)
-    drains = waves(fleet, window) if realism.maintenance else []
+    drains = waves(fleet, window, seed) if realism.maintenance else []
     return Disturbances(
         sched, rec, index, live, run_seq, events, realism.failures, seed, realism.strikes, drains
     )
