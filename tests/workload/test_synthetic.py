@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import random
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
@@ -11,6 +14,7 @@ from gpufleet.engine.sim import simulate
 from gpufleet.fleet.model import Fleet, Site
 from gpufleet.metrics.summary import summarize
 from gpufleet.policy.registry import resolve
+from gpufleet.workload import synthetic as syn
 from gpufleet.workload.job import JOB_KINDS, TOPOLOGIES, Job
 from gpufleet.workload.synthetic import draw, expected_jobs, generate, streams
 
@@ -289,3 +293,57 @@ def test_a_drawn_workload_needs_no_jobs_list_to_simulate(mini_national: Fleet) -
     a = simulate(mini_national, drawn, policy, window=86400.0)
     b = simulate(mini_national, list(drawn), policy, window=86400.0)
     assert list(a.start) == list(b.start) and list(a.jobs) == list(b.jobs)
+
+
+def _eager(fleet: Fleet, days: float, seed: int, load: float) -> list[Job]:
+    """The generator as it was before its draws went into columns: one Job per arrival,
+    built on the spot from the same draws in the same order (the oracle for `draw`)."""
+    cells = syn._cells(fleet)
+    rate, cell_cum = syn._job_rate(cells, fleet, load)
+    week_max = max(syn._WEEK)
+    rand = random.Random(seed).random
+    jobs: list[Job] = []
+    t = 0.0
+    while True:
+        t -= math.log(1.0 - rand()) * (1.0 / (rate * week_max))
+        if t >= days * 86400.0:
+            return jobs
+        if rand() * week_max >= syn._WEEK[int(t // 3600.0) % 168]:
+            continue
+        cell = cells[bisect_right(cell_cum, rand())]
+        k = bisect_right(cell.tenant_cum, rand())
+        size = cell.sizes[bisect_right(cell.size_cum, rand())]
+        runtime = float(round(cell.rt_lo * math.exp(rand() * cell.rt_log_span)))
+        limit = None
+        if rand() >= syn._ORACLE_FRACTION:
+            request = runtime * (1.0 + rand())
+            step = 900.0 if request < 3600.0 else 3600.0
+            limit = math.ceil(request / step) * step
+        jobs.append(
+            Job(
+                id=len(jobs),
+                tenant=cell.tenants[k],
+                submit=t,
+                gpus=size.gpus,
+                runtime=runtime,
+                ref_model=cell.ref_model,
+                models=size.models,
+                priority=cell.priority,
+                kind=cell.kind,
+                topology=size.topology,
+                preemptible=cell.preemptible,
+                time_limit=limit,
+                group=cell.group,
+                sites=cell.sites,
+                data_class=cell.data_classes[k],
+            )
+        )
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_drawn_columns_are_exact(mini_national: Fleet, seed: int) -> None:
+    """Run times and limits stored as whole seconds in uint32 give back every Job of the
+    eager generator, float for float."""
+    assert list(draw(mini_national, days=4, seed=seed, load=0.9)) == _eager(
+        mini_national, 4, seed, 0.9
+    )

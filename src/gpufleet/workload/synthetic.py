@@ -594,7 +594,7 @@ _NO_LIMIT = 0
 class SyntheticJobs(Sequence[Job]):
     """A drawn workload held as its draws in compact columns; Jobs are built as they are read.
 
-    A year of the national fleet is ~39 million jobs, ~12 GB as Job objects before the run
+    A year of the national fleet is ~39 million jobs, ~10 GB as Job objects before the run
     starts; as columns (submit time, cell, tenant and size numbers, run time and limit in
     whole seconds) it is 21 bytes a job, and the twin reads it in submit order, building
     each Job as its submit time comes. Run times and limits are whole seconds by
