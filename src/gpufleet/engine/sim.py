@@ -1,8 +1,9 @@
 """The digital twin's discrete-event loop: a simulated clock driving the scheduler core.
 
-Two event sources merge in time order: arrivals (jobs sorted by submit time, read with a
-pointer, never all pushed on a heap) and ends (a heap of (time, sequence, job id, kind): a
-finish, or the eviction of a preempted job when its grace period is over). All events at one
+Two event sources merge in time order: arrivals (jobs in submit order, read one at a time
+from an iterator, never all pushed on a heap or held at once) and ends (a heap of (time,
+sequence, job id, kind): a finish, or the eviction of a preempted job when its grace period
+is over). All events at one
 instant are applied first (ends, then fleet events, then cancels, then arrivals), then one
 scheduling pass runs. An end whose run was already cut short by an eviction or a failure (or an
 eviction of a job that finished first) is stale and skipped. With `realism`, a third source
