@@ -1,16 +1,16 @@
 """The digital twin's discrete-event loop: a simulated clock driving the scheduler core.
 
-Two event sources merge in time order: arrivals (jobs in submit order, read one at a time
-from an iterator, never all pushed on a heap or held at once) and ends (a heap of (time,
-sequence, job id, kind): a finish, or the eviction of a preempted job when its grace period
-is over). All events at one
-instant are applied first (ends, then fleet events, then cancels, then arrivals), then one
-scheduling pass runs. An end whose run was already cut short by an eviction or a failure (or an
-eviction of a job that finished first) is stale and skipped. With `realism`, a third source
-joins: dated fleet events (build-out, power phases), node failures and repairs, and planned
-maintenance drains (`engine/faults.py`); GPUs that fall free on a draining domain are taken
-down before each pass. A fourth, `cancels`, withdraws jobs at given times (inference services
-scaling down, `engine/inference.py`). Nothing here decides; it only advances time and records.
+Two event sources merge in time order: arrivals (jobs in submit order, read one at a time from
+an iterator, never all pushed on a heap or held at once) and ends (a heap of (time, sequence,
+job id, kind): a finish, or the eviction of a preempted job when its grace period is over). All
+events at one instant are applied first (ends, then fleet events, then cancels, then arrivals),
+then one scheduling pass runs. An end whose run was already cut short by an eviction or a
+failure (or an eviction of a job that finished first) is stale and skipped. With `realism`, a
+third source joins: dated fleet events (build-out, power phases), node failures and repairs,
+and planned maintenance drains (`engine/faults.py`); GPUs that fall free on a draining domain
+are taken down before each pass. A fourth, `cancels`, withdraws jobs at given times (inference
+services scaling down, `engine/inference.py`). Nothing here decides; it only advances time and
+records.
 """
 
 from __future__ import annotations
