@@ -70,3 +70,16 @@ def test_off_by_default_and_errors_exit_2(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(SERVICES.replace("max: 3", "max: 0"))
     code, _, err = run(*args, "--inference", str(tmp_path / "bad.yaml"))
     assert code == 2 and "services[0].replicas.max (line 5)" in err and "Traceback" not in err
+
+
+def test_a_trace_with_a_duplicate_id_is_refused_with_services(tmp_path: Path) -> None:
+    """Replicas are merged into the trace as a stream, which checks ids only among the jobs
+    in flight: two jobs with id 0 must still be a clear error (here from the reader, which
+    names both lines), not a silent mix-up of their records."""
+    args = files(tmp_path)
+    (tmp_path / "jobs.csv").write_text(
+        "id,tenant,submit,gpus,runtime,topology\n0,batch,0,8,5000,domain\n0,batch,60,8,50,domain\n"
+    )
+    code, _, err = run(*args, "--inference", str(tmp_path / "svc.yaml"))
+    assert code == 2 and "expected a unique id (0 is also on line 2)" in err
+    assert "Traceback" not in err

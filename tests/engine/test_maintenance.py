@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from gpufleet.engine.failures import RESTART_COST_S, Cause, FailureModel
 from gpufleet.engine.faults import Realism
-from gpufleet.engine.maintenance import Wave, waves
+from gpufleet.engine.maintenance import Wave, offset, waves
 from gpufleet.engine.record import COMPLETED, REJECTED, TIMEOUT, RunRecord
 from gpufleet.engine.sim import simulate
 from gpufleet.errors import ConfigError
@@ -113,7 +113,7 @@ sites:
     kind: ai_factory
     region: r
     source: "[A] test"
-    maintenance: {every: 7d, fraction: 0.5, down: 1h, start: 0, source: "[A] test"}
+    maintenance: {every: 7d, fraction: 0.5, down: 1h, start: 0, stagger: true, source: "[A] test"}
     clusters: [{id: c2, gpu_model: H100, gpus: 64, source: "[A] test"}]
 """
     p = tmp_path / "f.yaml"
@@ -122,7 +122,8 @@ sites:
     assert a.maintenance == Maintenance(
         30 * 86400.0, 0.1, 7200.0, 8 * 3600.0, 30 * 86400.0, "[A] test"
     )
-    assert b.maintenance == Maintenance(7 * 86400.0, 0.5, 0.0, 3600.0, 0.0, "[A] test")
+    assert b.maintenance == Maintenance(7 * 86400.0, 0.5, 0.0, 3600.0, 0.0, "[A] test", True)
+    assert not a.maintenance.stagger
     p.write_text(text.replace("fraction: 0.1", "fraction: 1.5"))
     with pytest.raises(ConfigError, match="fraction"):
         load_fleet(str(p))
@@ -131,17 +132,53 @@ sites:
 def test_korea_2025_declares_maintenance_for_every_site() -> None:
     fleet = load_fleet("korea-2025")
     assert all(s.maintenance is not None and s.maintenance.source for s in fleet.sites)
+    assert all(s.maintenance is not None and s.maintenance.stagger for s in fleet.sites)
+
+
+# every 100 s from t=50, a quarter of each cluster's 4 domains, each cluster at its own time
+STAGGERED = Maintenance(100.0, 0.25, 10.0, 20.0, 50.0, "[A] test", stagger=True)
+
+
+def test_staggered_clusters_drain_at_their_own_times() -> None:
+    """Clusters a (domains 0-3) and b (4-7), window 300: each has waves at 50 + its offset,
+    then every 100 s while inside the window, taking its domains in turn."""
+    fleet = _with(make_fleet(("a", "H100", 32, 8, 8, 4), ("b", "H100", 32, 8, 8, 4)), STAGGERED)
+    oa, ob = offset(7, "a", 100.0), offset(7, "b", 100.0)
+    assert 0.0 <= oa < 100.0 and 0.0 <= ob < 100.0 and oa != ob
+    want = [
+        Wave(50.0 + o + k * 100.0, 60.0 + o + k * 100.0, 80.0 + o + k * 100.0, (d0 + k,))
+        for o, d0 in ((oa, 0), (ob, 4))
+        for k in range(3)
+        if 50.0 + o + k * 100.0 < 300.0
+    ]
+    assert waves(fleet, 300.0, seed=7) == sorted(want, key=lambda w: (w.start, w.domains[0]))
+
+
+def test_a_clusters_waves_depend_on_the_seed_and_its_id_alone() -> None:
+    """Adding cluster b moves none of cluster a's waves; another seed moves them."""
+    one = _with(make_fleet(("a", "H100", 32, 8, 8, 4)), STAGGERED)
+    two = _with(make_fleet(("a", "H100", 32, 8, 8, 4), ("b", "H100", 32, 8, 8, 4)), STAGGERED)
+    mine = [w for w in waves(two, 1000.0, seed=3) if w.domains[0] < 4]
+    assert waves(one, 1000.0, seed=3) == mine
+    assert waves(one, 1000.0, seed=4) != mine
+    assert offset(3, "a", 100.0) == offset(3, "a", 100.0)
 
 
 maintenances = st.builds(
-    lambda start, fraction, drain, down, gap: Maintenance(
-        every_s=drain + down + gap, fraction=fraction, drain_s=drain, down_s=down, start_s=start
+    lambda start, fraction, drain, down, gap, stagger: Maintenance(
+        every_s=drain + down + gap,
+        fraction=fraction,
+        drain_s=drain,
+        down_s=down,
+        start_s=start,
+        stagger=stagger,
     ),
     st.integers(0, 300).map(float),
     st.sampled_from([0.1, 0.34, 0.5, 1.0]),
     st.integers(0, 100).map(float),
     st.integers(1, 300).map(float),
     st.integers(1, 200).map(float),
+    st.booleans(),
 )
 
 
@@ -179,7 +216,7 @@ def test_no_job_starts_on_a_draining_domain_and_every_job_ends_once(
     """With or without failures. Waves of one cluster never overlap (every > drain + down),
     so a domain is closed exactly while a wave that lists it runs."""
     fleet = _with(fleet, m)
-    closed = [(w.start, w.end, set(w.domains)) for w in waves(fleet, 1000.0)]
+    closed = [(w.start, w.end, set(w.domains)) for w in waves(fleet, 1000.0, seed=1)]
 
     def check(s: Scheduler, t: float) -> None:
         s.check()

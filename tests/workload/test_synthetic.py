@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import random
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
@@ -11,8 +14,9 @@ from gpufleet.engine.sim import simulate
 from gpufleet.fleet.model import Fleet, Site
 from gpufleet.metrics.summary import summarize
 from gpufleet.policy.registry import resolve
+from gpufleet.workload import synthetic as syn
 from gpufleet.workload.job import JOB_KINDS, TOPOLOGIES, Job
-from gpufleet.workload.synthetic import expected_jobs, generate, streams
+from gpufleet.workload.synthetic import draw, expected_jobs, generate, streams
 
 GOV_GROUPS = ("national-ai-projects", "industry-sme-startups", "academia-research")
 
@@ -239,7 +243,8 @@ def test_the_twin_accepts_every_generated_job(korea: Fleet) -> None:
     jobs = generate(korea, days=2, seed=0)
     rec = simulate(korea, jobs, resolve("fifo+easy"))
     assert summarize(rec)["rejected"] == 0
-    for j, ci in zip(rec.jobs, rec.cluster, strict=True):
+    # a drawn workload is in submit order, so record rows are the list's order
+    for j, ci in zip(jobs, rec.cluster, strict=True):
         assert ci >= 0 and korea.clusters[ci].site in j.sites, j
 
 
@@ -266,3 +271,79 @@ def test_foundation_teams_run_large_gangs(single: Callable[..., Fleet]) -> None:
     assert len(gangs) > 5
     assert all(512 <= j.gpus <= 2048 and j.runtime >= 86400 for j in gangs)
     assert {j.topology for j in gangs} <= {"block", "any"}
+
+
+def test_drawn_columns_give_the_generated_jobs(mini_national: Fleet) -> None:
+    """Read lazily, by index or from the end, the columns give the same Jobs, ids 0..n-1."""
+    drawn = draw(mini_national, days=3, seed=4)
+    jobs = generate(mini_national, days=3, seed=4)
+    assert len(drawn) == len(jobs) > 100
+    assert list(drawn) == jobs
+    assert drawn[-1] == jobs[-1] and drawn[5] == jobs[5] and drawn[2:4] == jobs[2:4]
+    assert [j.id for j in jobs] == list(range(len(jobs)))
+    assert any(j.time_limit is None for j in jobs) and any(j.time_limit for j in jobs)
+    with pytest.raises(IndexError):
+        drawn[len(jobs)]
+
+
+def test_a_drawn_workload_needs_no_jobs_list_to_simulate(mini_national: Fleet) -> None:
+    """The twin reads the drawn columns as a stream: the record equals the list's."""
+    drawn = draw(mini_national, days=1, seed=2)
+    policy = resolve("fifo+easy")
+    a = simulate(mini_national, drawn, policy, window=86400.0)
+    b = simulate(mini_national, list(drawn), policy, window=86400.0)
+    assert list(a.start) == list(b.start) and list(a.jobs) == list(b.jobs)
+
+
+def _eager(fleet: Fleet, days: float, seed: int, load: float) -> list[Job]:
+    """The generator as it was before its draws went into columns: one Job per arrival,
+    built on the spot from the same draws in the same order (the oracle for `draw`)."""
+    cells = syn._cells(fleet)
+    rate, cell_cum = syn._job_rate(cells, fleet, load)
+    week_max = max(syn._WEEK)
+    rand = random.Random(seed).random
+    jobs: list[Job] = []
+    t = 0.0
+    while True:
+        t -= math.log(1.0 - rand()) * (1.0 / (rate * week_max))
+        if t >= days * 86400.0:
+            return jobs
+        if rand() * week_max >= syn._WEEK[int(t // 3600.0) % 168]:
+            continue
+        cell = cells[bisect_right(cell_cum, rand())]
+        k = bisect_right(cell.tenant_cum, rand())
+        size = cell.sizes[bisect_right(cell.size_cum, rand())]
+        runtime = float(round(cell.rt_lo * math.exp(rand() * cell.rt_log_span)))
+        limit = None
+        if rand() >= syn._ORACLE_FRACTION:
+            request = runtime * (1.0 + rand())
+            step = 900.0 if request < 3600.0 else 3600.0
+            limit = math.ceil(request / step) * step
+        jobs.append(
+            Job(
+                id=len(jobs),
+                tenant=cell.tenants[k],
+                submit=t,
+                gpus=size.gpus,
+                runtime=runtime,
+                ref_model=cell.ref_model,
+                models=size.models,
+                priority=cell.priority,
+                kind=cell.kind,
+                topology=size.topology,
+                preemptible=cell.preemptible,
+                time_limit=limit,
+                group=cell.group,
+                sites=cell.sites,
+                data_class=cell.data_classes[k],
+            )
+        )
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_drawn_columns_are_exact(mini_national: Fleet, seed: int) -> None:
+    """Run times and limits stored as whole seconds in uint32 give back every Job of the
+    eager generator, float for float."""
+    assert list(draw(mini_national, days=4, seed=seed, load=0.9)) == _eager(
+        mini_national, 4, seed, 0.9
+    )

@@ -117,10 +117,11 @@ def record_segments(rec: RunRecord) -> Segments:
     """Every segment of a run record: each started job's last run and its preempted runs."""
     job, start, end, cluster = _record_arrays(rec)
     jobs = rec.jobs
-    tenants, tenant = encode(pa.array([j.tenant for j in jobs], pa.string()))
+    tenants, tenant = encode(jobs.tenant.arrow())
     # A job without a group is accounted to a group named after its tenant, as in metrics.
-    groups, group = encode(pa.array([j.group or j.tenant for j in jobs], pa.string()))
-    gpus = np.fromiter((j.gpus for j in jobs), np.float64, count=len(jobs))
+    names, code = jobs.account_codes()
+    groups, group = encode(pc.take(pa.array(names, pa.string()), pa.array(code)))
+    gpus = jobs.gpu_counts()
     places, of_cluster = fleet_places(rec.fleet)
     return Segments(
         tenant=tenant[job],

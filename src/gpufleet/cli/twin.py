@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +67,18 @@ def policies() -> None:
 
 def _load_workload(
     spec: str, fl: Any, days: float, seed: int, load: float, max_jobs: int | None
-) -> list[Any]:
+) -> Sequence[Any]:
+    """The run's jobs in (submit, id) order: synthetic ones drawn into compact columns, a
+    trace file's read and sorted."""
     if spec == "synthetic":
-        from gpufleet.workload.synthetic import generate
+        from gpufleet.workload.synthetic import draw
 
-        return generate(fl, days=days, seed=seed, load=load, max_jobs=max_jobs)
+        return draw(fl, days=days, seed=seed, load=load, max_jobs=max_jobs)
     path = Path(spec)
     if not path.exists():
         raise TraceError(f"{path}: no such workload file (or use 'synthetic')")
     from gpufleet.workload import store
+    from gpufleet.workload.stream import submit_order
 
     if path.suffix == ".parquet":
         jobs = store.read_parquet(path)
@@ -85,7 +88,28 @@ def _load_workload(
         raise TraceError(f"{path}: unknown workload format; expected .parquet or .csv")
     horizon = days * 86400.0
     jobs = [j for j in jobs if j.submit < horizon]
-    return jobs[:max_jobs] if max_jobs is not None else jobs
+    jobs = jobs[:max_jobs] if max_jobs is not None else jobs
+    return sorted(jobs, key=submit_order)
+
+
+def _with_replicas(jobs: Sequence[Any], services: Any, days: float) -> tuple[Any, Any]:
+    """(the run's job stream, its replica plan): the services' replicas merged into `jobs`
+    by submit time, ids after every workload id; (jobs, None) without services."""
+    if services is None:
+        return jobs, None
+    from gpufleet.engine.inference import plan_replicas
+    from gpufleet.workload.stream import Merged, submit_order
+    from gpufleet.workload.synthetic import SyntheticJobs
+
+    # a drawn workload's ids are 0..n-1: no need to build every Job to find the largest
+    if isinstance(jobs, SyntheticJobs):
+        first = len(jobs)
+    else:
+        if len({j.id for j in jobs}) != len(jobs):
+            raise TraceError("duplicate job ids in workload")
+        first = max(j.id for j in jobs) + 1
+    plan = plan_replicas(services, days * 86400.0, first)
+    return Merged(jobs, sorted(plan.jobs, key=submit_order)), plan
 
 
 @main.command()
@@ -186,14 +210,10 @@ def simulate(
         jobs = _load_workload(workload, fl, days, seed, load, max_jobs)
     if not jobs:
         raise TraceError(f"workload {workload!r} has no jobs in the first {days:g} days")
-    plan = None
-    if services is not None:
-        from gpufleet.engine.inference import plan_replicas
-
-        plan = plan_replicas(services, days * 86400.0, max(j.id for j in jobs) + 1)
-        jobs = [*jobs, *plan.jobs]
+    jobs, plan = _with_replicas(jobs, services, days)
     cancels = plan.cancels if plan is not None else ()
     rec = _run_with_progress(run, fl, jobs, pol, days, seed, quiet, console, tree, realism, cancels)
+    del jobs  # the drawn columns: the record has what the metrics and files read
     metrics = summarize(rec)
     out = out_console()
     for table in summary_tables(metrics):
@@ -266,7 +286,7 @@ def _realism(failures: str, start: str | None, power: str, maintenance: str = "o
 def _run_with_progress(
     run: Callable[..., Any],
     fl: Any,
-    jobs: list[Any],
+    jobs: Sequence[Any],
     pol: Any,
     days: float,
     seed: int,

@@ -74,6 +74,7 @@ class Disturbances:
         sched: Scheduler,
         rec: RunRecord,
         index: dict[int, int],
+        live: dict[int, Job],
         run_seq: dict[int, int],
         timeline: list[tuple[float, Event]],
         failures: FailureModel | None,
@@ -83,7 +84,8 @@ class Disturbances:
     ) -> None:
         self.sched = sched
         self.rec = rec
-        self.index = index
+        self.index = index  # the twin's jobs in flight -> record row
+        self.live = live  # the twin's jobs in flight -> the Job as submitted
         self.run_seq = run_seq  # the twin's running job -> seq of its finish entry
         self.timeline = timeline
         self.ti = 0
@@ -307,7 +309,7 @@ class Disturbances:
         A planned stop (a maintenance drain) checkpoints first, so it loses only restarts."""
         sched, rec, costs = self.sched, self.rec, self.costs
         i = self.index[job_id]
-        original = rec.jobs[i]
+        original = self.live[job_id]
         current = sched.running[job_id].job
         ci = rec.cluster[i]
         left = self.left.get(job_id, 1.0)

@@ -1,10 +1,22 @@
-"""What happened in a run: per-job outcomes in flat arrays and sampled time series."""
+"""What happened in a run: per-job outcomes in flat arrays and sampled time series.
+
+The record keeps no Job objects: a year of the national fleet is ~39 million jobs, and a Job
+with its boxed floats costs ~265 bytes where the few facts the metrics and reports read of it
+(`JobColumns`) cost 32. The twin fills the columns as jobs arrive, so a run's memory is what is
+in flight plus these arrays.
+"""
 
 from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gpufleet.fleet.model import Fleet
 from gpufleet.workload.job import Job
@@ -14,12 +26,132 @@ PENDING, COMPLETED, TIMEOUT, REJECTED, CANCELLED, RUNNING = range(6)
 STATE_NAMES = ("pending", "completed", "timeout", "rejected", "cancelled", "running")
 
 
+@dataclass(frozen=True, slots=True)
+class JobFacts:
+    """What the record keeps of one job: who asked, what kind, how many GPUs, when."""
+
+    id: int
+    tenant: str
+    group: str
+    kind: str
+    gpus: int
+    submit: float
+
+
+class Labels:
+    """A column of strings stored as small codes into a list of the distinct words."""
+
+    __slots__ = ("_code", "codes", "words")
+
+    def __init__(self) -> None:
+        self.codes: array[int] = array("i")
+        self.words: list[str] = []
+        self._code: dict[str, int] = {}
+
+    def append(self, word: str) -> None:
+        code = self._code.get(word)
+        if code is None:
+            code = self._code[word] = len(self.words)
+            self.words.append(word)
+        self.codes.append(code)
+
+    def __getitem__(self, i: int) -> str:
+        return self.words[self.codes[i]]
+
+    def arrow(self, rows: slice = slice(None)) -> pa.Array:
+        """The column (or its `rows`) as an Arrow string array, one string per row."""
+        codes = np.frombuffer(self.codes, np.int32) if len(self.codes) else np.zeros(0, np.int32)
+        return pc.take(pa.array(self.words, pa.string()), pa.array(codes[rows]))
+
+
+class JobColumns(Sequence[JobFacts]):
+    """Id, tenant, group, kind, GPUs and submit time of every job of a run, as arrays.
+
+    Indexing gives a `JobFacts` (for tests and small runs); metrics read the arrays.
+    """
+
+    __slots__ = ("gpus", "group", "id", "kind", "submit", "tenant")
+
+    def __init__(self) -> None:
+        self.id: array[int] = array("q")
+        self.submit: array[float] = array("d")
+        self.gpus: array[int] = array("i")
+        self.tenant = Labels()
+        self.group = Labels()
+        self.kind = Labels()
+
+    @staticmethod
+    def of(jobs: Iterable[Job]) -> JobColumns:
+        cols = JobColumns()
+        for j in jobs:
+            cols.append(j)
+        return cols
+
+    def append(self, job: Job) -> None:
+        self.id.append(job.id)
+        self.submit.append(job.submit)
+        self.gpus.append(job.gpus)
+        self.tenant.append(job.tenant)
+        self.group.append(job.group)
+        self.kind.append(job.kind)
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    @overload
+    def __getitem__(self, i: int) -> JobFacts: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[JobFacts]: ...
+    def __getitem__(self, i: int | slice) -> JobFacts | list[JobFacts]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return JobFacts(
+            self.id[i], self.tenant[i], self.group[i], self.kind[i], self.gpus[i], self.submit[i]
+        )
+
+    def __iter__(self) -> Iterator[JobFacts]:
+        return (self[i] for i in range(len(self)))
+
+    def ids(self) -> np.ndarray:
+        return np.frombuffer(self.id, np.int64) if len(self) else np.zeros(0, np.int64)
+
+    def submits(self) -> np.ndarray:
+        return np.frombuffer(self.submit, np.float64) if len(self) else np.zeros(0)
+
+    def gpu_counts(self) -> np.ndarray:
+        """GPUs per job as float64 (the metrics multiply them with seconds)."""
+        return np.frombuffer(self.gpus, np.int32).astype(np.float64) if len(self) else np.zeros(0)
+
+    def account_codes(self) -> tuple[list[str], np.ndarray]:
+        """(names, code per job) of the group each job is accounted to: its group, or its
+        tenant when it has none (the rule of metrics and the ledger). Names are in order of
+        first appearance, as a loop over the jobs would meet them."""
+        n = len(self)
+        if not n:
+            return [], np.zeros(0, np.int64)
+        width = len(self.tenant.words)
+        g = np.frombuffer(self.group.codes, np.int32).astype(np.int64)
+        t = np.frombuffer(self.tenant.codes, np.int32).astype(np.int64)
+        pairs, first, inverse = np.unique(g * width + t, return_index=True, return_inverse=True)
+        names: list[str] = []
+        seen: dict[str, int] = {}
+        to_name = np.empty(len(pairs), np.int64)
+        for k in np.argsort(first, kind="stable").tolist():
+            p = int(pairs[k])
+            name = self.group.words[p // width] or self.tenant.words[p % width]
+            if name not in seen:
+                seen[name] = len(names)
+                names.append(name)
+            to_name[k] = seen[name]
+        return names, to_name[inverse.reshape(-1)]
+
+
 @dataclass(slots=True)
 class RunRecord:
     """Outcome of every job (index = position in `jobs`) plus samples every `sample_every` s."""
 
     fleet: Fleet
-    jobs: list[Job]
+    jobs: JobColumns
     policy: str
     placement: str
     seed: int | None
@@ -64,10 +196,21 @@ class RunRecord:
     online_at: list[float] = field(default_factory=list)
     sample_down: list[tuple[int, ...]] = field(default_factory=list)
 
+    def add(self, job: Job) -> int:
+        """A row for `job`, arrived and not yet started; returns its index."""
+        self.jobs.append(job)
+        self.start.append(math.nan)
+        self.end.append(math.nan)
+        self.cluster.append(-1)
+        self.n_domains.append(0)
+        self.n_blocks.append(0)
+        self.state.append(PENDING)
+        return len(self.state) - 1
+
     @staticmethod
     def empty(
         fleet: Fleet,
-        jobs: list[Job],
+        jobs: Sequence[Job],
         policy: str,
         placement: str,
         seed: int | None,
@@ -78,7 +221,7 @@ class RunRecord:
         nan = math.nan
         return RunRecord(
             fleet=fleet,
-            jobs=jobs,
+            jobs=JobColumns.of(jobs),
             policy=policy,
             placement=placement,
             seed=seed,

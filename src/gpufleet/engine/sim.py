@@ -1,22 +1,25 @@
 """The digital twin's discrete-event loop: a simulated clock driving the scheduler core.
 
-Two event sources merge in time order: arrivals (jobs sorted by submit time, read with a
-pointer, never all pushed on a heap) and ends (a heap of (time, sequence, job id, kind): a
-finish, or the eviction of a preempted job when its grace period is over). All events at one
-instant are applied first (ends, then fleet events, then cancels, then arrivals), then one
-scheduling pass runs. An end whose run was already cut short by an eviction or a failure (or an
-eviction of a job that finished first) is stale and skipped. With `realism`, a third source
-joins: dated fleet events (build-out, power phases), node failures and repairs, and planned
-maintenance drains (`engine/faults.py`); GPUs that fall free on a draining domain are taken
-down before each pass. A fourth, `cancels`, withdraws jobs at given times (inference services
-scaling down, `engine/inference.py`). Nothing here decides; it only advances time and records.
+Two event sources merge in time order: arrivals (jobs in submit order, read one at a time from
+an iterator, never all pushed on a heap or held at once) and ends (a heap of (time, sequence,
+job id, kind): a finish, or the eviction of a preempted job when its grace period is over). All
+events at one instant are applied first (ends, then fleet events, then cancels, then arrivals),
+then one scheduling pass runs. An end whose run was already cut short by an eviction or a
+failure (or an eviction of a job that finished first) is stale and skipped. With `realism`, a
+third source joins: dated fleet events (build-out, power phases), node failures and repairs,
+and planned maintenance drains (`engine/faults.py`); GPUs that fall free on a draining domain
+are taken down before each pass. A fourth, `cancels`, withdraws jobs at given times (inference
+services scaling down, `engine/inference.py`). Nothing here decides; it only advances time and
+records.
 """
 
 from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from itertools import pairwise
+from typing import NoReturn
 
 from gpufleet.engine.faults import Disturbances, Realism
 from gpufleet.engine.maintenance import waves
@@ -30,6 +33,7 @@ from gpufleet.engine.record import (
     TIMEOUT,
     RunRecord,
 )
+from gpufleet.errors import TraceError
 from gpufleet.fleet.model import Fleet
 from gpufleet.policy.registry import Policy
 from gpufleet.scheduler.core import Scheduler
@@ -44,7 +48,7 @@ _FINISH, _EVICT = 0, 1
 
 def simulate(
     fleet: Fleet,
-    jobs: list[Job],
+    jobs: Iterable[Job],
     policy: Policy,
     *,
     window: float | None = None,
@@ -59,6 +63,13 @@ def simulate(
 ) -> RunRecord:
     """Replay `jobs` on `fleet` under `policy` and return the record.
 
+    `jobs` is a list or tuple (sorted here by (submit, id)) or any other iterable already in
+    that order, read once as the clock reaches each submit time: a stream such as
+    `workload.synthetic.draw` never holds a year's Job objects at once, and the twin drops a
+    job once it ends, keeping only the record's columns. A stream needs `window` (there is no
+    last job to read it from); its ids must be unique, which is checked against the jobs in
+    flight only. Record rows follow the arrival order.
+
     Runs until every job has ended, or until `until` seconds if given (jobs still queued or
     running then are recorded as such). `check`, when given, is called after every pass
     (tests use it to assert invariants at every step). `tenancy` puts the tenant tree's
@@ -68,25 +79,22 @@ def simulate(
     is left alone.
     """
     t0 = time.perf_counter()
-    jobs = sorted(jobs, key=lambda j: (j.submit, j.id))
-    n = len(jobs)
+    arrivals, n, last_submit = _arrivals(jobs)
     if window is None:
-        window = jobs[-1].submit if jobs else 0.0
-    rec = RunRecord.empty(
-        fleet, jobs, policy.name, policy.placement_name, seed, window, sample_every
-    )
-    index = {j.id: i for i, j in enumerate(jobs)}
-    if len(index) != n:
-        from gpufleet.errors import TraceError
-
-        raise TraceError("duplicate job ids in workload")
+        if last_submit is None:
+            raise ValueError("simulate: a stream of jobs needs a window")
+        window = last_submit
+    rec = RunRecord.empty(fleet, (), policy.name, policy.placement_name, seed, window, sample_every)
+    # jobs in flight (arrived, not ended): id -> record row, id -> the Job as submitted
+    index: dict[int, int] = {}
+    live: dict[int, Job] = {}
     sched = Scheduler(fleet, policy, tenancy=tenancy)
     state = sched.state
     ends: list[tuple[float, int, int, int]] = []  # (time, seq, job id, kind)
     run_seq: dict[int, int] = {}  # running job -> seq of its finish entry
     nan = float("nan")
     seq = 0
-    ai = 0
+    nxt = next(arrivals, None)
     next_sample = 0.0
     done = 0
     total_events = 2 * n
@@ -97,7 +105,7 @@ def simulate(
     domain_block = fleet.domain_block
     heappush, heappop = heapq.heappush, heapq.heappop
     wake = None  # a time the core asked to be woken at (a grant's start or end)
-    dist = _disturbances(realism, sched, rec, index, run_seq, seed, window)
+    dist = _disturbances(realism, sched, rec, index, live, run_seq, seed, window)
     # failures and drains need to know which jobs sit on which domains
     tracker = dist if dist is not None and dist.tracks else None
     next_dist = dist.next_time() if dist is not None else inf
@@ -105,13 +113,13 @@ def simulate(
     claim_reason: dict[int, str] = {}  # job being preempted -> why (the Preempt's reason)
     dropped: set[int] = set()  # seqs of finishes of cancelled runs, dropped when on top
     while (
-        ai < n
+        nxt is not None
         or ci < nc
         or ends
         or wake is not None
         or (dist is not None and _queued(sched) and dist.may_free())
     ):
-        t = min(jobs[ai].submit if ai < n else inf, ends[0][0] if ends else inf)
+        t = min(nxt.submit if nxt is not None else inf, ends[0][0] if ends else inf)
         if wake is not None and wake < t:
             t = wake
         if next_dist < t:
@@ -131,7 +139,8 @@ def simulate(
                     continue  # evicted before it could finish
                 del run_seq[jid]
                 sched.apply(Finish(jid), t)
-                end[index[jid]] = t
+                end[index.pop(jid)] = t
+                del live[jid]
                 events += 1
                 if tracker is not None:
                     tracker.ended(jid)
@@ -160,17 +169,25 @@ def simulate(
             elif jid not in sched.pending:
                 continue
             sched.apply(Cancel(jid), t)
-            state_arr[index[jid]] = CANCELLED
+            state_arr[index.pop(jid)] = CANCELLED
+            del live[jid]
             events += 1
-        while ai < n and jobs[ai].submit == t:
-            job = jobs[ai]
+        while nxt is not None and nxt.submit == t:
+            job = nxt
+            if job.id in index:
+                _duplicate(job.id)
+            index[job.id] = rec.add(job)
+            live[job.id] = job
             for d in sched.apply(Submit(job), t):
                 if isinstance(d, Reject):
-                    i = index[d.job_id]
+                    i = index.pop(d.job_id)
+                    del live[d.job_id]
                     state_arr[i] = REJECTED
                     rec.reasons[i] = d.reason
                     events += 1
-            ai += 1
+            nxt = next(arrivals, None)
+            if nxt is not None and (nxt.submit < t or (nxt.submit == t and nxt.id <= job.id)):
+                _out_of_order(job, nxt)
             events += 1
         if tracker is not None and tracker.unsettled:
             tracker.settle(t)  # GPUs freed on draining domains: down before the pass
@@ -208,6 +225,9 @@ def simulate(
             done += events
             if done // report_every != before // report_every:
                 progress(done, total_events)
+    while nxt is not None:  # stopped at `until`: the jobs not yet arrived wait in the record
+        rec.add(nxt)
+        nxt = next(arrivals, None)
     for jid in sched.running:
         state_arr[index[jid]] = RUNNING
     if progress is not None:
@@ -217,11 +237,44 @@ def simulate(
     return rec
 
 
+def _arrivals(jobs: Iterable[Job]) -> tuple[Iterator[Job], int, float | None]:
+    """(jobs in (submit, id) order, how many when known else 0, last submit when known).
+
+    A list or tuple is checked for duplicate ids and sorted (copied only when out of order);
+    any other iterable is read lazily as it comes, its length taken when it has one.
+    """
+    if isinstance(jobs, list | tuple):
+        if len({j.id for j in jobs}) != len(jobs):
+            raise TraceError("duplicate job ids in workload")
+        key = _order
+        if any(key(a) > key(b) for a, b in pairwise(jobs)):
+            jobs = sorted(jobs, key=key)
+        return iter(jobs), len(jobs), jobs[-1].submit if jobs else 0.0
+    n = len(jobs) if isinstance(jobs, Sized) else 0
+    return iter(jobs), n, None
+
+
+def _order(job: Job) -> tuple[float, int]:
+    return (job.submit, job.id)
+
+
+def _duplicate(job_id: int) -> NoReturn:
+    raise TraceError(f"duplicate job id {job_id} in workload")
+
+
+def _out_of_order(job: Job, nxt: Job) -> NoReturn:
+    raise TraceError(
+        f"jobs out of (submit, id) order: job {nxt.id} at {nxt.submit} after job {job.id} "
+        f"at {job.submit}"
+    )
+
+
 def _disturbances(
     realism: Realism | None,
     sched: Scheduler,
     rec: RunRecord,
     index: dict[int, int],
+    live: dict[int, Job],
     run_seq: dict[int, int],
     seed: int | None,
     window: float,
@@ -236,9 +289,9 @@ def _disturbances(
     rec.power_caps = realism.power
     rec.online_at = online_at(fleet, realism.start)
     events = timeline(fleet, realism.start, realism.power)
-    drains = waves(fleet, window) if realism.maintenance else []
+    drains = waves(fleet, window, seed) if realism.maintenance else []
     return Disturbances(
-        sched, rec, index, run_seq, events, realism.failures, seed, realism.strikes, drains
+        sched, rec, index, live, run_seq, events, realism.failures, seed, realism.strikes, drains
     )
 
 

@@ -108,12 +108,15 @@ class _MaintenanceIn(BaseModel):
     drain: float = Field(default=0.0, ge=0)
     down: float = Field(gt=0)
     start: float | None = Field(default=None, ge=0)  # first wave; default one `every` in
+    stagger: bool = False  # each cluster at its own time within `every`, from the seed
     source: str = Field(min_length=1)
     _secs = field_validator("every", "drain", "down", "start", mode="before")(duration_seconds)
 
     def build(self) -> Maintenance:
         start = self.every if self.start is None else self.start
-        return Maintenance(self.every, self.fraction, self.drain, self.down, start, self.source)
+        return Maintenance(
+            self.every, self.fraction, self.drain, self.down, start, self.source, self.stagger
+        )
 
 
 class _SiteIn(BaseModel):

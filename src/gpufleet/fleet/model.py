@@ -59,7 +59,9 @@ class Maintenance:
     turn, so successive waves cover the cluster) stop taking new work; running jobs get
     `drain_s` to end, the rest are checkpointed and requeued; the domains are then out of
     service for `down_s`. The unit is the NVLink domain: an 8-GPU HGX node, or a whole NVL72
-    rack (its NVLink switch trays are serviced with the rack [A]).
+    rack (its NVLink switch trays are serviced with the rack [A]). With `stagger`, each
+    cluster's waves come at its own time within the period (`engine.maintenance.offset`)
+    instead of every cluster of the site at `start_s` together.
     """
 
     every_s: float
@@ -68,6 +70,7 @@ class Maintenance:
     down_s: float
     start_s: float
     source: str = ""
+    stagger: bool = False
 
 
 @dataclass(frozen=True, slots=True)

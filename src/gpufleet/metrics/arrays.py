@@ -27,6 +27,6 @@ def run_arrays(rec: RunRecord) -> RunArrays:
         state=np.frombuffer(rec.state, dtype=np.int8) if n else np.zeros(0, np.int8),
         start=np.frombuffer(rec.start, dtype=np.float64) if n else np.zeros(0),
         end=np.frombuffer(rec.end, dtype=np.float64) if n else np.zeros(0),
-        submit=np.fromiter((j.submit for j in jobs), dtype=np.float64, count=n),
-        gpus=np.fromiter((j.gpus for j in jobs), dtype=np.float64, count=n),
+        submit=jobs.submits(),
+        gpus=jobs.gpu_counts(),
     )

@@ -32,7 +32,9 @@ _J_PER_MWH = 3.6e9
 
 def inference_summary(rec: RunRecord, services: ServiceSet, plan: ReplicaPlan) -> dict[str, Any]:
     """The `inference` block of metrics.json."""
-    index = {j.id: i for i, j in enumerate(rec.jobs)}
+    ids = rec.jobs.ids()
+    wanted = np.fromiter(plan.service_of, np.int64, count=len(plan.service_of))
+    index = {int(ids[i]): int(i) for i in np.flatnonzero(np.isin(ids, wanted))}
     by_service: list[list[int]] = [[] for _ in services.services]
     for jid, si in plan.service_of.items():
         by_service[si].append(index[jid])
@@ -98,7 +100,8 @@ def _service(
         dtype=np.float64,
     )
     mwh = float((gpu_s * watts).sum() / _J_PER_MWH)
-    waits = np.array([t - rec.jobs[i].submit for i, t in _first_starts(rec, rows).items()])
+    submit = rec.jobs.submit
+    waits = np.array([t - submit[i] for i, t in _first_starts(rec, rows).items()])
     return {
         "tenant": s.tenant,
         "objective": s.objective.kind,
@@ -162,8 +165,9 @@ def _preempted(rec: RunRecord, services: ServiceSet, replicas: set[int]) -> dict
             continue
         runs += 1
         jobs.add(i)
-        gpu_s += (e - s) * rec.jobs[i].gpus
-        kinds[rec.jobs[i].kind] = kinds.get(rec.jobs[i].kind, 0) + 1
+        gpu_s += (e - s) * rec.jobs.gpus[i]
+        kind = rec.jobs.kind[i]
+        kinds[kind] = kinds.get(kind, 0) + 1
     return {
         "runs": runs,
         "jobs": len(jobs),

@@ -49,7 +49,7 @@ def _segments(rec: RunRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 def reliability(rec: RunRecord) -> dict[str, Any]:
     """The run's reliability, capacity and energy figures as a JSON-ready dict."""
-    gpus = np.fromiter((j.gpus for j in rec.jobs), np.float64, count=len(rec.jobs))
+    gpus = rec.jobs.gpu_counts()
     idx, s, e, c = _segments(rec)
     seg_gpu_s = (e - s) * gpus[idx]
     used = float(seg_gpu_s.sum())

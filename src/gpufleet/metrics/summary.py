@@ -46,40 +46,54 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
     """All headline metrics of a run as a JSON-ready dict."""
     jobs = rec.jobs
     n = len(jobs)
+    # A year is ~39 million jobs: the per-job arrays below are built in place where they can
+    # be, and the group codes first, so that their temporaries never coexist.
+    names, code = jobs.account_codes()
     a = run_arrays(rec)
     state, start, end, submit, gpus = a.state, a.start, a.end, a.submit, a.gpus
     ran = ((state == COMPLETED) | (state == TIMEOUT)) & ~np.isnan(end)
     wait = (start - submit)[ran]
-    run = (end - start)[ran]
     jct = (end - submit)[ran]
+    run = (end - start)[ran]
     bsld = np.maximum(1.0, jct / np.maximum(run, BSLD_TAU)) if ran.any() else np.zeros(0)
+    del run
     window = rec.window if rec.window > 0 else float(np.nanmax(end, initial=0.0))
     total = rec.fleet.total_gpus
     s = np.where(np.isnan(start), 0.0, start)
     e = np.where(np.isnan(end), s, end)
-    busy_in_window = np.clip(np.minimum(e, window) - np.minimum(s, window), 0, None) * gpus
-    busy_total = (e - s) * gpus
+    busy_in_window = np.minimum(e, window)
+    busy_in_window -= np.minimum(s, window)
+    np.clip(busy_in_window, 0, None, out=busy_in_window)
+    busy_in_window *= gpus
+    busy_total = e
+    busy_total -= s
+    busy_total *= gpus
+    del s, e
     if rec.failed:
         # runs cut by a failure held their GPUs too (runs cut by preemption are not counted)
         f = np.array(rec.failed, dtype=np.float64)
         fi, fs, fe = f[:, 0].astype(np.int64), f[:, 1], f[:, 2]
         in_w = np.clip(np.minimum(fe, window) - np.minimum(fs, window), 0, None) * gpus[fi]
-        busy_in_window = busy_in_window + np.bincount(fi, weights=in_w, minlength=n)
-        busy_total = busy_total + np.bincount(fi, weights=(fe - fs) * gpus[fi], minlength=n)
+        busy_in_window += np.bincount(fi, weights=in_w, minlength=n)
+        busy_total += np.bincount(fi, weights=(fe - fs) * gpus[fi], minlength=n)
     makespan = float(np.nanmax(end, initial=0.0))
-    groups: dict[str, dict[str, float]] = {}
-    asked: dict[str, float] = {}
-    for i, j in enumerate(jobs):
-        g = groups.setdefault(
-            j.group or j.tenant, {"jobs": 0, "gpu_hours": 0.0, "window_gpu_hours": 0.0}
-        )
-        g["jobs"] += 1
-        g["gpu_hours"] += busy_total[i] / 3600.0
-        g["window_gpu_hours"] += busy_in_window[i] / 3600.0
-        if submit[i] <= window and ran[i]:
-            asked[j.group or j.tenant] = (
-                asked.get(j.group or j.tenant, 0.0) + busy_total[i] / 3600.0
-            )
+    # per group (a job without one counts under its tenant), summed in job order
+    k = len(names)
+    hours = busy_total / 3600.0
+    n_of = np.bincount(code, minlength=k)
+    hours_of = np.bincount(code, weights=hours, minlength=k)
+    window_of = np.bincount(code, weights=busy_in_window / 3600.0, minlength=k)
+    asks = (submit <= window) & ran
+    asked_of = np.bincount(code[asks], weights=hours[asks], minlength=k)
+    groups: dict[str, dict[str, float]] = {
+        name: {
+            "jobs": int(n_of[c]),
+            "gpu_hours": float(hours_of[c]),
+            "window_gpu_hours": float(window_of[c]),
+        }
+        for c, name in enumerate(names)
+    }
+    asked = {name: float(asked_of[c]) for c, name in enumerate(names)}
     ratios = [
         min(1.0, g["window_gpu_hours"] / asked[k]) if asked.get(k) else float("nan")
         for k, g in groups.items()

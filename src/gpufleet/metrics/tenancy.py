@@ -30,7 +30,9 @@ def tenancy_summary(rec: RunRecord, tenancy: Tenancy) -> dict[str, Any]:
     for i, s, e, _ in rec.preempted:
         lost_s[i] += (e - s) * gpus[i]
         preempts[i] += 1
-    leaf_of = np.fromiter((tenancy.leaf.get(j.tenant, -1) for j in jobs), dtype=np.int64, count=n)
+    leaf_by_code = np.array([tenancy.leaf.get(w, -1) for w in jobs.tenant.words], np.int64)
+    codes = np.frombuffer(jobs.tenant.codes, np.int32) if n else np.zeros(0, np.int32)
+    leaf_of = leaf_by_code[codes] if n else np.zeros(0, np.int64)
     ran = ((state == COMPLETED) | (state == TIMEOUT)) & ~np.isnan(start)
     wait = start - submit
     total_gpu_s = float(gpu_s.sum() + lost_s.sum())

@@ -12,14 +12,14 @@ from gpufleet.metrics.summary import summarize
 from gpufleet.plan.grid import Point
 from gpufleet.plan.row import Row, from_summary
 from gpufleet.policy.registry import resolve
-from gpufleet.workload.synthetic import generate
+from gpufleet.workload.synthetic import draw
 
 _DAY = 86400.0
 
 
 def run_point(p: Point) -> Row:
     """Simulate `p` and return its row of metrics."""
-    jobs = generate(p.base, days=p.days, seed=p.seed, load=p.load)
+    jobs = draw(p.base, days=p.days, seed=p.seed, load=p.load)
     window = p.days * _DAY
     rec = simulate(p.fleet, jobs, resolve(p.policy, p.placement), window=window, seed=p.seed)
     return from_summary(

@@ -4,11 +4,12 @@ run was made (JSON)."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import gpufleet
@@ -16,41 +17,54 @@ from gpufleet.accounting.ledger import ledger_of
 from gpufleet.engine.record import STATE_NAMES, RunRecord
 from gpufleet.scheduler.why import CODES
 
+# Rows of jobs.parquet built and written at a time: a year is ~39 million rows, ~230 bytes
+# each while built and encoded, so the file goes out in slices of bounded memory. Parquet's
+# own row group size, so the file's layout is what one write of the whole table gave.
+ROWS_PER_SLICE = 1024 * 1024
 
-def records_table(rec: RunRecord) -> pa.Table:
-    """One row per job: what it asked, where and when it ran, how it ended."""
+
+def records_table(rec: RunRecord, rows: slice = slice(None)) -> pa.Table:
+    """One row per job (of `rows`): what it asked, where and when it ran, how it ended.
+
+    Built from the record's arrays without a Python object per job: strings are taken from
+    small word lists by code, missing times are masked NaNs.
+    """
     fleet = rec.fleet
     jobs = rec.jobs
-    clusters = fleet.clusters
+    n = len(jobs)
 
-    def _opt(x: float) -> float | None:
-        return None if math.isnan(x) else x
+    def col(a: Any, dtype: Any) -> np.ndarray:
+        return (np.frombuffer(a, dtype) if n else np.zeros(0, dtype))[rows]
 
-    cl = list(rec.cluster)
-    start = [_opt(x) for x in rec.start]
-    end = [_opt(x) for x in rec.end]
+    start = col(rec.start, np.float64)
+    end = col(rec.end, np.float64)
+    submit = col(jobs.submit, np.float64)
+    cl = col(rec.cluster, np.int32)
+    placed = pa.array(np.where(cl >= 0, cl, 0), mask=cl < 0)
+
+    def per_cluster(words: list[str]) -> pa.Array:
+        return pc.take(pa.array(words, pa.string()), placed)
+
+    def times(x: np.ndarray) -> pa.Array:
+        return pa.array(x, pa.float64(), mask=np.isnan(x))
+
     return pa.table(
         {
-            "job_id": pa.array([j.id for j in jobs], pa.int64()),
-            "tenant": pa.array([j.tenant for j in jobs], pa.string()),
-            "group": pa.array([j.group for j in jobs], pa.string()),
-            "kind": pa.array([j.kind for j in jobs], pa.string()),
-            "gpus": pa.array([j.gpus for j in jobs], pa.int32()),
-            "submit": pa.array([j.submit for j in jobs], pa.float64()),
-            "start": pa.array(start, pa.float64()),
-            "end": pa.array(end, pa.float64()),
-            "wait": pa.array(
-                [None if s is None else s - j.submit for s, j in zip(start, jobs, strict=True)],
-                pa.float64(),
-            ),
-            "cluster": pa.array([clusters[c].id if c >= 0 else None for c in cl], pa.string()),
-            "site": pa.array([clusters[c].site if c >= 0 else None for c in cl], pa.string()),
-            "gpu_model": pa.array(
-                [clusters[c].gpu_model if c >= 0 else None for c in cl], pa.string()
-            ),
-            "n_domains": pa.array(list(rec.n_domains), pa.int32()),
-            "n_blocks": pa.array(list(rec.n_blocks), pa.int32()),
-            "state": pa.array([STATE_NAMES[s] for s in rec.state], pa.string()),
+            "job_id": pa.array(col(jobs.id, np.int64), pa.int64()),
+            "tenant": jobs.tenant.arrow(rows),
+            "group": jobs.group.arrow(rows),
+            "kind": jobs.kind.arrow(rows),
+            "gpus": pa.array(col(jobs.gpus, np.int32), pa.int32()),
+            "submit": pa.array(submit, pa.float64()),
+            "start": times(start),
+            "end": times(end),
+            "wait": times(start - submit),
+            "cluster": per_cluster([c.id for c in fleet.clusters]),
+            "site": per_cluster([c.site for c in fleet.clusters]),
+            "gpu_model": per_cluster([c.gpu_model for c in fleet.clusters]),
+            "n_domains": pa.array(col(rec.n_domains, np.int32), pa.int32()),
+            "n_blocks": pa.array(col(rec.n_blocks, np.int32), pa.int32()),
+            "state": pc.take(pa.array(STATE_NAMES, pa.string()), col(rec.state, np.int8)),
         }
     )
 
@@ -97,6 +111,13 @@ def queue_table(rec: RunRecord) -> pa.Table:
     return pa.table(cols)
 
 
+def _write_records(rec: RunRecord, path: Path) -> None:
+    """jobs.parquet, a slice of rows at a time (one row group each)."""
+    with pq.ParquetWriter(path, records_table(rec, slice(0, 0)).schema) as writer:
+        for lo in range(0, len(rec.jobs), ROWS_PER_SLICE):
+            writer.write_table(records_table(rec, slice(lo, lo + ROWS_PER_SLICE)))
+
+
 def run_info(rec: RunRecord, scenario: str | None, workload: str) -> dict[str, Any]:
     """What run.json holds: enough to reload the fleet and to title a report.
 
@@ -130,7 +151,7 @@ def write_run(
     out.mkdir(parents=True, exist_ok=True)
     names = ("jobs", "utilization", "queue", "ledger")
     paths = [out / f"{name}.parquet" for name in names]
-    pq.write_table(records_table(rec), paths[0])
+    _write_records(rec, paths[0])
     pq.write_table(timeseries_table(rec), paths[1])
     pq.write_table(queue_table(rec), paths[2])
     pq.write_table(ledger_of(rec), paths[3])

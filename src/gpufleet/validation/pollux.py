@@ -124,7 +124,7 @@ def check_philly(
     for name in ("fifo", "sjf"):
         t = time.perf_counter()
         rec = simulate(fleet, jobs, resolve(name))
-        ends = [rec.end[i] - j.submit for i, j in enumerate(rec.jobs)]
+        ends = [e - s for e, s in zip(rec.end, rec.jobs.submit, strict=True)]
         avg = sum(ends) / len(ends)
         label = f"philly {fleet.total_gpus} GPUs {name} (event core) avg JCT (s)"
         rows.append(_row(label, None, avg, time.perf_counter() - t))

@@ -34,16 +34,18 @@ from __future__ import annotations
 import math
 import random
 import re
+from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import overload
 
 from gpufleet.fleet.catalog import CATALOG, GpuModel
 from gpufleet.fleet.model import Cluster, Fleet, Site
 from gpufleet.workload.job import JOB_KINDS, Job
 
-__all__ = ["Stream", "expected_jobs", "generate", "streams"]
+__all__ = ["Stream", "SyntheticJobs", "draw", "expected_jobs", "generate", "streams"]
 
 _HOUR = 3600.0
 _DAY = 86400.0
@@ -527,6 +529,13 @@ def _modulated_seconds(horizon: float) -> float:
 def generate(
     fleet: Fleet, *, days: float, seed: int, load: float = 0.85, max_jobs: int | None = None
 ) -> list[Job]:
+    """`draw`'s workload as a list of Jobs (small runs, tests; a year is better drawn)."""
+    return list(draw(fleet, days=days, seed=seed, load=load, max_jobs=max_jobs))
+
+
+def draw(
+    fleet: Fleet, *, days: float, seed: int, load: float = 0.85, max_jobs: int | None = None
+) -> SyntheticJobs:
     """Draw a synthetic workload for `fleet` over `days`, sorted by (submit, id), ids 0..n-1.
 
     The job rate makes the expected offered GPU-hours (on the models jobs are likely to land
@@ -539,52 +548,117 @@ def generate(
     if days < 0 or load < 0 or (max_jobs is not None and max_jobs < 0):
         raise ValueError("days, load and max_jobs must be >= 0")
     cells = _cells(fleet)
+    out = SyntheticJobs(cells)
     if not cells or days == 0 or load == 0 or max_jobs == 0:
-        return []
+        return out
     rate, cell_cum = _job_rate(cells, fleet, load)
     week_max = max(_WEEK)
     mean_gap = 1.0 / (rate * week_max)  # thinning: draw at the peak rate, keep m(t)/max
     horizon = days * _DAY
     limit = max_jobs if max_jobs is not None else math.inf
     rand = random.Random(seed).random
-    log = math.log
-    jobs: list[Job] = []
-    append = jobs.append
+    log, exp, ceil = math.log, math.exp, math.ceil
+    submit, cell_of, tenant_of, size_of = out.submit, out.cell, out.tenant, out.size
+    runtime_of, limit_of = out.runtime, out.limit
+    n = 0
     t = 0.0
-    while len(jobs) < limit:
+    while n < limit:
         t -= log(1.0 - rand()) * mean_gap
         if t >= horizon:
             break
         if rand() * week_max >= _WEEK[int(t // _HOUR) % 168]:
             continue
-        append(_job(len(jobs), t, cells[bisect_right(cell_cum, rand())], rand))
-    return jobs
+        # one job: its cell, then tenant, size, run time and time limit, drawn in that order
+        ci = bisect_right(cell_cum, rand())
+        cell = cells[ci]
+        submit.append(t)
+        cell_of.append(ci)
+        tenant_of.append(bisect_right(cell.tenant_cum, rand()))
+        size_of.append(bisect_right(cell.size_cum, rand()))
+        runtime = round(cell.rt_lo * exp(rand() * cell.rt_log_span))
+        runtime_of.append(runtime)
+        if rand() >= _ORACLE_FRACTION:
+            request = runtime * (_OVERESTIMATE[0] + _OVERESTIMATE_SPAN * rand())
+            step = _SHORT_ROUNDING if request < _HOUR else _LONG_ROUNDING
+            limit_of.append(int(ceil(request / step) * step))
+        else:
+            limit_of.append(_NO_LIMIT)
+        n += 1
+    return out
 
 
-def _job(job_id: int, t: float, cell: _Cell, rand: Callable[[], float]) -> Job:
-    """One job of `cell` submitted at `t`; draws tenant, size, run time, limit in that order."""
-    k = bisect_right(cell.tenant_cum, rand())
-    tenant = cell.tenants[k]
-    size = cell.sizes[bisect_right(cell.size_cum, rand())]
-    runtime = float(round(cell.rt_lo * math.exp(rand() * cell.rt_log_span)))
-    time_limit: float | None = None
-    if rand() >= _ORACLE_FRACTION:
-        request = runtime * (_OVERESTIMATE[0] + _OVERESTIMATE_SPAN * rand())
-        step = _SHORT_ROUNDING if request < _HOUR else _LONG_ROUNDING
-        time_limit = math.ceil(request / step) * step
+# A drawn time limit is a whole number of 15-minute or 1-hour steps, never 0: 0 marks none.
+_NO_LIMIT = 0
+
+
+class SyntheticJobs(Sequence[Job]):
+    """A drawn workload held as its draws in compact columns; Jobs are built as they are read.
+
+    A year of the national fleet is ~39 million jobs, ~10 GB as Job objects before the run
+    starts; as columns (submit time, cell, tenant and size numbers, run time and limit in
+    whole seconds) it is 21 bytes a job, and the twin reads it in submit order, building
+    each Job as its submit time comes. Run times and limits are whole seconds by
+    construction (rounded, or a whole number of rounding steps), so the uint32 columns are
+    exact. Job i has id i.
+    """
+
+    __slots__ = ("_cells", "cell", "limit", "runtime", "size", "submit", "tenant")
+
+    def __init__(self, cells: Sequence[_Cell]) -> None:
+        self._cells = tuple(cells)
+        self.submit: array[float] = array("d")
+        self.cell: array[int] = array("H")
+        self.tenant: array[int] = array("H")
+        self.size: array[int] = array("B")
+        self.runtime: array[int] = array("I")
+        self.limit: array[int] = array("I")
+
+    def __len__(self) -> int:
+        return len(self.submit)
+
+    @overload
+    def __getitem__(self, i: int) -> Job: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Job]: ...
+    def __getitem__(self, i: int | slice) -> Job | list[Job]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        k = range(len(self))[i]  # negative indices, and IndexError past the end
+        return _job(
+            k,
+            self.submit[k],
+            self._cells[self.cell[k]],
+            self.tenant[k],
+            self.size[k],
+            self.runtime[k],
+            self.limit[k],
+        )
+
+    def __iter__(self) -> Iterator[Job]:
+        cells = self._cells
+        columns = zip(
+            self.submit, self.cell, self.tenant, self.size, self.runtime, self.limit, strict=True
+        )
+        for i, (t, c, k, s, rt, lim) in enumerate(columns):
+            yield _job(i, t, cells[c], k, s, rt, lim)
+
+
+def _job(job_id: int, t: float, cell: _Cell, k: int, s: int, runtime: int, limit: int) -> Job:
+    """Job `job_id` of `cell` submitted at `t`: tenant k, size s, run time and limit in s."""
+    size = cell.sizes[s]
     return Job(
         id=job_id,
-        tenant=tenant,
+        tenant=cell.tenants[k],
         submit=t,
         gpus=size.gpus,
-        runtime=runtime,
+        runtime=float(runtime),
         ref_model=cell.ref_model,
         models=size.models,
         priority=cell.priority,
         kind=cell.kind,
         topology=size.topology,
         preemptible=cell.preemptible,
-        time_limit=time_limit,
+        time_limit=float(limit) if limit != _NO_LIMIT else None,
         group=cell.group,
         sites=cell.sites,
         data_class=cell.data_classes[k],
