@@ -848,9 +848,9 @@ class Scheduler:
         g, topo = head.gpus, head.topology
         # Each cluster's walk reads only its own domains and blocks, so the plan is the
         # earliest (planned end, job id) at which some cluster's walk fits the head: walk
-        # the clusters one at a time, each only up to the best found so far.
-        # The cluster of this head's last plan goes first: it most often holds the answer,
-        # and its end then bounds the other walks from the start.
+        # the clusters one at a time, each only up to the best found so far, the cluster of
+        # this head's last plan first (it most often holds the answer, and its end then
+        # bounds the other walks from the start).
         cs = shape.clusters
         hint = self._resv_hint
         if hint[0] == head.id and hint[1] in cs and cs[0] != hint[1]:
