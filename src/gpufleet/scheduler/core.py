@@ -158,12 +158,14 @@ class Scheduler:
         self._reclaim_at: dict[int, float] = {}  # job -> last reclaim attempt
         # per cluster: running jobs that borrowed at start, in victim order
         self._borrowers: list[SortedList] = [SortedList() for _ in fleet.clusters]
+        self._borrowed = [0] * len(fleet.clusters)  # GPUs of `_borrowers` per cluster
         self.preemptions: dict[int, int] = {}
         self.failures: dict[int, int] = {}
         # Waiting jobs (not parked) of tenants with a guarantee on their line, per leaf, and
         # whether usage fell on such a line since the last pass (then they are looked at).
         self._gq: dict[int, SortedList] = {}
         self._gq_gpus: dict[int, int] = {}  # GPUs asked -> how many jobs in `_gq` ask that
+        self._gq_most = 0  # the largest key of `_gq_gpus` (0 when empty)
         self._gsweep = False
         self._cset_models: dict[int, set[str]] = {}  # candidate set -> its GPU models
         self._fell: set[int] = set()  # nodes whose usage fell since the last sweep
@@ -278,6 +280,7 @@ class Scheduler:
             )
             if charge.borrowing:
                 self._borrowers[ci].add((job.priority, -start, -job.id, job.id))
+                self._borrowed[ci] += job.gpus
             if self._fair is not None:  # it accrues from the last recompute on
                 self._fair.started(self._leaf[job.id], charge.flavor, job.gpus, self._fair.last)
 
@@ -400,6 +403,7 @@ class Scheduler:
             c = self._charges[job_id]
             if c.borrowing:
                 self._borrowers[ci].remove((run.job.priority, -run.start, -job_id, job_id))
+                self._borrowed[ci] -= c.gpus
             if self._fair is not None:
                 self._fair.ended(c.leaf, c.flavor, c.gpus, now)
             tenants.release_charge(self, job_id, now - run.start)
@@ -802,6 +806,7 @@ class Scheduler:
             )
             if charge.borrowing:
                 self._borrowers[alloc.cluster].add((job.priority, -now, -job.id, job.id))
+                self._borrowed[alloc.cluster] += job.gpus
             if self._fair is not None:
                 self._fair.started(leaf, charge.flavor, job.gpus, now)
         self.running[job.id] = _Running(job, alloc, now, planned)
@@ -963,10 +968,15 @@ class Scheduler:
             raise InvariantError("pending jobs and shape queues differ")
         if sum(len(e) for e in self._ends) != len(self.running):
             raise InvariantError("planned-end index out of date")
+        if any(
+            sum(self.running[e[3]].job.gpus for e in order) != n
+            for order, n in zip(self._borrowers, self._borrowed, strict=True)
+        ):
+            raise InvariantError("GPUs on borrowed capacity out of date")
         sizes: dict[int, int] = {}
         for found in self._gq.values():
             for _, jid in found:
                 g = self._job_shape[jid].gpus
                 sizes[g] = sizes.get(g, 0) + 1
-        if sizes != self._gq_gpus:
+        if sizes != self._gq_gpus or self._gq_most != max(sizes, default=0):
             raise InvariantError("sizes of the jobs sweeps watch out of date")

@@ -54,6 +54,8 @@ class Quota:
         nf = len(self.flavors)
         nodes = tenancy.nodes
         self.used = [[0] * nf for _ in nodes]
+        # each node's usage rows from it to the root: a start or end updates these in place
+        self.rows = [[self.used[n] for n in tenancy.path[x.id]] for x in nodes]
         self.guar = [[-1] * nf for _ in nodes]
         self.lim = [[_INF] * nf for _ in nodes]
         for n in nodes:
@@ -280,8 +282,7 @@ class Quota:
             if used[n][f] + gpus > q:
                 borrowing = True
                 break
-        for n in self.tenancy.path[leaf]:
-            row = used[n]
+        for row in self.rows[leaf]:
             row[fm] += gpus
             row[fa] += gpus
         grant = -1
@@ -296,10 +297,10 @@ class Quota:
 
     def release(self, c: Charge, ran_s: float) -> None:
         """Take back a start's charge; `ran_s` seconds of it were used."""
-        for n in self.tenancy.path[c.leaf]:
-            row = self.used[n]
-            row[c.flavor] -= c.gpus
-            row[self.any] -= c.gpus
+        fm, fa, gpus = c.flavor, self.any, c.gpus
+        for row in self.rows[c.leaf]:
+            row[fm] -= gpus
+            row[fa] -= gpus
         if c.grant >= 0:
             gu = self.grants[c.grant]
             gu.running -= c.gpus

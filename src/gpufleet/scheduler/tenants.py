@@ -92,40 +92,46 @@ def quota_gate(core: Scheduler, job: Job, shape: _Shape, now: float) -> tuple[in
         plan = core._gate_plan[(leaf, shape.cset)] = gate_plan(core, leaf, shape.clusters)
     if plan is None:  # nothing on the tenant's line can stop these models: the common case
         return shape.clusters
+    fast, groups = plan
     used = q.used
     gpus = job.gpus
+    if fast is not None:  # limits only, on every model: all with room is the common case
+        for n, f, lim in fast:
+            if used[n][f] + gpus > lim:
+                break
+        else:
+            return shape.clusters
     why: list[tuple[int, str]] = []
-    ok: list[int] = []
-    for model, clusters, limits, simple in plan:
+    ok: set[int] = set()
+    for model, clusters, limits, simple in groups:
         if simple:  # limits only: checked here, the reason asked for only when one blocks
             for n, f, lim in limits:
                 if used[n][f] + gpus > lim:
                     break
             else:
-                if len(plan) == 1:
-                    return shape.clusters
-                ok.extend(clusters)
+                ok.update(clusters)
                 continue
             planned = 0.0
         else:
             planned = core._planned(job, clusters[0]) if q.grant_node[leaf] >= 0 else 0.0
         v = q.blocked(leaf, model, gpus, planned, now)
         if v is None:
-            if len(plan) == 1:
-                return shape.clusters
-            ok.extend(clusters)
+            ok.update(clusters)
         else:
             why.append(v)
     if not why:
         return shape.clusters
     if ok:
-        return tuple(ci for ci in shape.clusters if ci in set(ok))
+        return tuple(ci for ci in shape.clusters if ci in ok)
     park(core, job, leaf, why)
     return None
 
 
 _UNSEEN: Any = object()
-GatePlan = tuple[tuple[str, tuple[int, ...], tuple[tuple[int, int, int], ...], bool], ...]
+# Per GPU model: (model, its clusters, the finite limits on the line, limits only?).
+GateGroups = tuple[tuple[str, tuple[int, ...], tuple[tuple[int, int, int], ...], bool], ...]
+# (every group's limits in one run when all groups are limits-only, else None; the groups)
+GatePlan = tuple[tuple[tuple[int, int, int], ...] | None, GateGroups]
 
 
 def gate_plan(core: Scheduler, leaf: int, clusters: tuple[int, ...]) -> GatePlan | None:
@@ -134,11 +140,13 @@ def gate_plan(core: Scheduler, leaf: int, clusters: tuple[int, ...]) -> GatePlan
     None when nothing can block: limits, grants and kept guarantees are fixed for a run."""
     q = core.quota
     assert q is not None
-    groups = models_of(core, clusters)
-    if all(q.unlimited(leaf, m) for m, _ in groups):
+    by_model = models_of(core, clusters)
+    if all(q.unlimited(leaf, m) for m, _ in by_model):
         return None
     simple = q.grant_node[leaf] < 0 and not q.keep
-    return tuple((m, cs, q.limits(leaf, q.fid[m]), simple) for m, cs in groups)
+    groups = tuple((m, cs, q.limits(leaf, q.fid[m]), simple) for m, cs in by_model)
+    fast = tuple(dict.fromkeys(x for g in groups for x in g[2])) if simple else None
+    return fast, groups
 
 
 def models_of(
@@ -227,27 +235,31 @@ def has_room(core: Scheduler, job: Job, leaf: int, extra: int, now: float) -> bo
 
 def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
     """Return a job's quota and mark the tenants waiting on the nodes it frees."""
-    assert core.quota is not None
-    c = core._charges.pop(job_id)
-    core.quota.release(c, ran)
     q = core.quota
-    if q.held_leaf[c.leaf] and core._gq:
+    assert q is not None
+    c = core._charges.pop(job_id)
+    q.release(c, ran)
+    leaf = c.leaf
+    if q.held_leaf[leaf] and core._gq:
         # A waiting job of g GPUs becomes newly guaranteed at node n only if
         # used_after + g <= G < used_before + g: for some g up to the largest job watched,
         # that needs room now and a node that was within that many GPUs of its guarantee
         # before. Far below its guarantee, nothing changed for anyone: no sweep.
-        used, claimed, most = q.used, q.claimed, max(core._gq_gpus)
-        for n, f, g_n in q.guarantees(c.leaf, c.flavor):
+        used, claimed, most, gpus = q.used, q.claimed, core._gq_most, c.gpus
+        held = q._guarantees.get((leaf, c.flavor))
+        if held is None:
+            held = q.guarantees(leaf, c.flavor)
+        for n, f, g_n in held:
             after = used[n][f] + claimed.get((n, f), 0) if claimed else used[n][f]
-            if after < g_n and g_n - (after + c.gpus) < most:
+            if after < g_n and g_n - (after + gpus) < most:
                 core._fell.add(n)
                 core._gsweep = True
                 before = core._fell_before.get((n, f), -1)
-                if before < after + c.gpus:
-                    core._fell_before[(n, f)] = after + c.gpus
+                if before < after + gpus:
+                    core._fell_before[(n, f)] = after + gpus
     waiting = core._waiting_on
     if waiting:
-        for n in core.quota.tenancy.path[c.leaf]:
+        for n in q.tenancy.path[leaf]:
             leaves = waiting.get(n)
             if leaves:
                 core._recheck |= leaves
@@ -290,7 +302,7 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
     model = core._cluster_model[ci]
     fm, fa = q.fid[model], q.any
     order = core._borrowers[ci]
-    if core.state.cluster_free[ci] + sum(core._charges[e[3]].gpus for e in order) < job.gpus:
+    if core.state.cluster_free[ci] + core._borrowed[ci] < job.gpus:
         return None
     less: dict[tuple[int, int], int] = {}
     taken: list[int] = []
@@ -495,6 +507,8 @@ def watch(core: Scheduler, job_id: int) -> None:
         sizes = core._gq_gpus
         g = core._job_shape[job_id].gpus
         sizes[g] = sizes.get(g, 0) + 1
+        if g > core._gq_most:
+            core._gq_most = g
 
 
 def unwatch(core: Scheduler, job_id: int, key: OrderKey, gpus: int) -> None:
@@ -510,6 +524,8 @@ def unwatch(core: Scheduler, job_id: int, key: OrderKey, gpus: int) -> None:
             sizes[gpus] = left
         else:
             del sizes[gpus]
+            if gpus == core._gq_most:
+                core._gq_most = max(sizes, default=0)
 
 
 GUARANTEE_SCAN = 4  # waiting jobs per tenant a sweep looks at
