@@ -63,7 +63,8 @@ _ShapeKey = tuple[tuple[str, ...], tuple[str, ...], int, str]  # models, sites, 
 # A reservation whose GPUs came back early stays a valid promise; it is recomputed (to move
 # the shadow time earlier) at most this often, like Slurm's backfill interval (bf_interval).
 RESERVATION_REFRESH_S = 30.0
-_Admission = tuple[tuple[str, ...], int, str]
+# (leaf, sites the job may use, most GPUs its tenant may ever run there, why not or "")
+_Admission = tuple[int, tuple[str, ...], int, str]
 
 
 @dataclass(slots=True)
@@ -149,7 +150,8 @@ class Scheduler:
         self._recheck: set[int] = set()
         self._boundary = 0
         # (leaf, data class, sites, models) -> (allowed sites, most GPUs at once, why not)
-        self._admission: dict[tuple[int, str, tuple[str, ...], tuple[str, ...]], _Admission] = {}
+        # (tenant, data class, sites, models) -> admission, for tenants of the tree
+        self._admission: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], _Admission] = {}
         self._evicting: dict[int, float] = {}  # job -> time its eviction takes effect
         self._claims: dict[int, set[int]] = {}  # reclaiming job -> victims not yet gone
         # GPUs of victims already gone, held for their claiming job (ids below HOLD_BASE)
@@ -478,7 +480,7 @@ class Scheduler:
             fair = self._fair
             if (
                 fair is not None
-                and fair.due(now)
+                and now >= fair.next_at
                 and fair.recompute(now, bool(self.pending), self._waiting_leaves())
             ):
                 self._full_pass = True  # tenants changed places: every head may differ
@@ -486,12 +488,14 @@ class Scheduler:
                     self._resv = None
                 else:  # nothing came back early: a plan made now for the same head is this one
                     self._resv_at = now
-            first = tenants.claimed_starts(self, now) if self._claims else []
+            first = tenants.claimed_starts(self, now) if self._claims else None
             if self._recheck or (
                 self._boundary < len(q.boundaries) and now >= q.boundaries[self._boundary]
             ):
                 tenants.unpark(self, now)
-            out = first + self._decide(now)
+            out = self._decide(now)
+            if first:
+                out = first + out
             if self._gsweep:
                 self._gsweep = False
                 if self._gq:

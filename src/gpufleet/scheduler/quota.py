@@ -90,6 +90,8 @@ class Quota:
         ]
         self._limits: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
         self._guarantees: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
+        # the same with each node's usage row in place of the node (for `charge`)
+        self._held_rows: dict[tuple[int, int], tuple[tuple[list[int], int, int], ...]] = {}
         self.claimed: dict[tuple[int, int], int] = {}  # (node, flavor) -> GPUs being reclaimed
         self.guaranteed_nodes = [
             (n.id, [self.fid[f] for f in n.guarantee]) for n in nodes if n.guarantee
@@ -271,15 +273,17 @@ class Quota:
         """Count a start; call only after `blocked` said None."""
         fm = self.fid[model]
         fa = self.any
-        used = self.used
         # borrowing: the start takes some node of the line over its guarantee (or no node of
         # the line holds one); checked inline, as this runs at every start
-        held = self._guarantees.get((leaf, fm))
+        held = self._held_rows.get((leaf, fm))
         if held is None:
-            held = self.guarantees(leaf, fm)
+            used = self.used
+            held = self._held_rows[(leaf, fm)] = tuple(
+                (used[n], f, q) for n, f, q in self.guarantees(leaf, fm)
+            )
         borrowing = not held
-        for n, f, q in held:
-            if used[n][f] + gpus > q:
+        for row, f, q in held:
+            if row[f] + gpus > q:
                 borrowing = True
                 break
         for row in self.rows[leaf]:

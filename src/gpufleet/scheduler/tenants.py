@@ -31,16 +31,15 @@ KEEP = -1  # a park that waits on non-lending owners' guarantees, not on one nod
 
 def sovereign(core: Scheduler, job: Job) -> tuple[Job, str | None]:
     """Tie the job to its leaf and narrow its sites to those its data class allows."""
-    assert core.quota is not None
-    t = core.quota.tenancy
-    leaf = t.leaf.get(job.tenant)
-    if leaf is None:
-        return job, f"job {job.id}: tenant {job.tenant!r} is not a tenant of the tree"
-    key = (leaf, job.data_class, job.sites, job.models)
+    key = (job.tenant, job.data_class, job.sites, job.models)
     found = core._admission.get(key)
     if found is None:
-        found = core._admission[key] = admission_for(core, job, leaf)
-    sites, most, why = found
+        assert core.quota is not None
+        leaf = core.quota.tenancy.leaf.get(job.tenant)
+        if leaf is None:  # not cached: a stream of unknown names must not grow the cache
+            return job, f"job {job.id}: tenant {job.tenant!r} is not a tenant of the tree"
+        found = core._admission[key] = (leaf, *admission_for(core, job, leaf))
+    leaf, sites, most, why = found
     if why:
         return job, f"job {job.id}: {why}"
     if job.gpus > most:
@@ -57,7 +56,7 @@ def sovereign(core: Scheduler, job: Job) -> tuple[Job, str | None]:
 
 def admission_for(core: Scheduler, job: Job, leaf: int) -> tuple[tuple[str, ...], int, str]:
     """(sites the job may use, most GPUs its tenant may ever run there, why not or "")
-    for one (leaf, data class, sites, models): the same for all such jobs, so cached."""
+    for one (tenant, data class, sites, models): the same for all such jobs, so cached."""
     assert core.quota is not None
     t = core.quota.tenancy
     unknown = [x for x in job.sites if x not in core._site_ids]
@@ -205,7 +204,7 @@ def unpark(core: Scheduler, now: float) -> None:
         if not parked:
             continue
         taken = 0  # GPUs already given back: later jobs must fit beside them
-        for key, jid in list(parked.islice(0, UNPARK_SCAN)):
+        for key, jid in parked[:UNPARK_SCAN]:
             job = core.pending[jid]
             if not has_room(core, job, leaf, taken, now):
                 break
@@ -569,7 +568,7 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
         found = core._gq.get(leaf)
         if not found:
             continue
-        for _, jid in list(found.islice(0, GUARANTEE_SCAN)):
+        for _, jid in found[:GUARANTEE_SCAN]:
             job = core.pending[jid]
             shape = core._job_shape[jid]
             models = core._cset_models.get(shape.cset)
