@@ -64,6 +64,24 @@ def test_park_reason_names_the_limit(tmp_path: Path) -> None:
     assert not core.park_reason
 
 
+def test_limit_on_one_model_sends_work_to_another(tmp_path: Path) -> None:
+    """Tenant a may run 8 H100s and any number of B200s. Jobs that accept either model (H100
+    first) take the H100s until the limit, then the B200 cluster, then wait for the B200s:
+    a 4-GPU job at t=0 each, runtimes 100 on H100 (B200 is faster: 100 x 989/2250 s).
+    Jobs 0, 1 start on H100; 2 and 3 on B200 (H100 has 8 GPUs idle, over a's limit); 4 waits
+    for the first end anywhere: job 2 on B200 at 102 x 989/2250 = 44.84 s."""
+    fleet = make_fleet(("h", "H100", 16, 8, 8, 2), ("b", "B200", 8, 8, 8, 1))
+    t = tree(tmp_path, "tree:\n  - name: a\n    limit: {H100: 8}\n", fleet)
+    jobs = [
+        Job(i, "a", 0.0, 4, 100.0 + i, models=("H100", "B200"), ref_model="H100") for i in range(5)
+    ]
+    rec = simulate(fleet, jobs, resolve("fifo+easy"), tenancy=t, check=lambda s, _: s.check())
+    b200 = 989.0 / 2250.0  # dense BF16 TFLOPS, H100 over B200, as the catalog gives them
+    assert list(rec.cluster) == [0, 0, 1, 1, 1]
+    assert list(rec.start)[:4] == [0.0] * 4
+    assert math.isclose(rec.start[4], 102.0 * b200)
+
+
 def test_borrow_then_reclaim(tmp_path: Path) -> None:
     """a and b hold 8 GPUs each. b starts two 8-GPU jobs at t=0 (the second borrows a's 8).
     a asks for 8 at t=10: b's borrowing job (the later id of the two started together: least
