@@ -194,6 +194,8 @@ class Scheduler:
         # per cluster: (planned end, job id) of its running jobs, for shadow times
         self._ends: list[SortedList] = [SortedList() for _ in fleet.clusters]
         self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
+        # (gpus, topology, models, ref model, sites) of jobs the fleet can hold
+        self._fits: set[tuple[int, str, tuple[str, ...], str, tuple[str, ...]]] = set()
         self._site_ids = frozenset(s.id for s in fleet.sites)
         self._speed: dict[tuple[str, int], float] = {}
         self._new: list[Job] = []
@@ -299,6 +301,17 @@ class Scheduler:
         return job, reason
 
     def _fits_fleet(self, job: Job) -> str | None:
+        """Why the fleet can never hold the job (None: it can). A function of the job's shape
+        alone, so shapes that fit are remembered (most jobs share a few hundred shapes)."""
+        key = (job.gpus, job.topology, job.models, job.ref_model, job.sites)
+        if key in self._fits:
+            return None
+        reason = self._never_fits(job)
+        if reason is None:
+            self._fits.add(key)
+        return reason
+
+    def _never_fits(self, job: Job) -> str | None:
         if job.gpus <= 0:
             return f"job {job.id}: gpus must be > 0, got {job.gpus}"
         if job.topology not in TOPOLOGIES:
