@@ -245,10 +245,7 @@ def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
         # that needs room now and a node that was within that many GPUs of its guarantee
         # before. Far below its guarantee, nothing changed for anyone: no sweep.
         used, claimed, most, gpus = q.used, q.claimed, core._gq_most, c.gpus
-        held = q._guarantees.get((leaf, c.flavor))
-        if held is None:
-            held = q.guarantees(leaf, c.flavor)
-        for n, f, g_n in held:
+        for n, f, g_n in q.guarantees(leaf, c.flavor):
             after = used[n][f] + claimed.get((n, f), 0) if claimed else used[n][f]
             if after < g_n and g_n - (after + gpus) < most:
                 core._fell.add(n)
