@@ -10,7 +10,7 @@ from gpufleet.engine.sim import simulate
 from gpufleet.fleet.model import Fleet
 from gpufleet.policy.registry import resolve
 from gpufleet.scheduler.core import Scheduler
-from gpufleet.scheduler.events import Finish, Preempt, Start, Submit
+from gpufleet.scheduler.events import Down, Evict, Finish, Preempt, Start, Submit
 from gpufleet.tenancy.loader import load_tenancy
 from gpufleet.tenancy.model import Tenancy
 from gpufleet.workload.job import Job
@@ -214,6 +214,28 @@ def test_preempt_decision_carries_the_grace(tmp_path: Path) -> None:
     assert [d for d in out if isinstance(d, Preempt)] == [
         Preempt(1, 70.0, "reclaimed for job 2 of a")
     ]
+
+
+def test_failure_takes_gpus_held_for_a_reclaim(tmp_path: Path) -> None:
+    """b runs 8 GPUs on domain 0 and borrows 4 on domain 1; a's 8-GPU domain job reclaims
+    them at t=10 and holds domain 1's 4 free GPUs meanwhile. At t=20 those 4 fail: they go
+    down (the hold gives way; it was a year-long run's crash). At the eviction (70) a's job
+    cannot fit (4 up on domain 1) and waits, and b's evicted job takes the 4 GPUs again;
+    every invariant holds throughout."""
+    t = tree(tmp_path, AB % "")
+    core = Scheduler(TWO_NODES, resolve("fifo"), tenancy=t)
+    core.handle(Submit(Job(0, "b", 0.0, 8, 1000.0)), 0.0)
+    core.handle(Submit(Job(1, "b", 0.0, 4, 1000.0)), 0.0)
+    out = core.handle(Submit(Job(2, "a", 10.0, 8, 500.0, topology="domain")), 10.0)
+    assert [d.job_id for d in out if isinstance(d, Preempt)] == [1]
+    assert core.state.free[1] == 0  # 4 held for job 2, 4 of job 1
+    core.handle(Down(1, 4), 20.0)
+    core.check()
+    assert core.down == {1: 4}
+    out = core.handle(Evict(1), 70.0)
+    core.check()
+    assert [(d.job_id, d.allocation.parts) for d in out if isinstance(d, Start)] == [(1, ((1, 4),))]
+    assert set(core.pending) == {2}
 
 
 def test_fair_share_alternates_tenants(tmp_path: Path) -> None:

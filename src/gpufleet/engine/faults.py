@@ -287,7 +287,8 @@ class Disturbances:
         `node` - 1 more drawn without replacement (slots: free GPUs first, then each job's)."""
         occ = self.occupants.get(d, {})
         owners: list[int] = [-1, *occ]
-        counts = [self.sched.state.free[d], *occ.values()]
+        # in service and no job's: free, or held for a reclaim under way
+        counts = [up - sum(occ.values()), *occ.values()]
         if node >= up:
             return list(occ)
         hit: list[int] = []

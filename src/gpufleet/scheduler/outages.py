@@ -53,6 +53,8 @@ def down(core: Scheduler, domain: int, gpus: int) -> None:
     ci = core.fleet.domain_cluster[domain]
     if was:
         core.state.release(key)
+    if gpus > 0 and core.state.free[domain] < gpus and core._holds:
+        tenants.drop_holds_on(core, domain)  # a failure takes GPUs held for a reclaim too
     if gpus > 0 and core.state.free[domain] < gpus:
         if was:
             core.state.take(key, Allocation(ci, ((domain, was),)))

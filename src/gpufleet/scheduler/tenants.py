@@ -422,6 +422,24 @@ def release_holds(core: Scheduler, claimer: int) -> None:
         core.quota.claim(leaf, model, -gpus)
 
 
+def drop_holds_on(core: Scheduler, domain: int) -> None:
+    """GPUs of `domain` go out of service: free every hold that has some there. The claims
+    go on; a claiming job is placed wherever it fits once its victims are gone, so it only
+    loses the protection of those GPUs."""
+    held = core.state.held
+    for claimer, hids in list(core._holds.items()):
+        keep = []
+        for hid in hids:
+            if any(d == domain for d, _ in held[hid].parts):
+                core._dirty.add(core.state.release(hid).cluster)
+            else:
+                keep.append(hid)
+        if keep:
+            core._holds[claimer] = keep
+        else:
+            del core._holds[claimer]
+
+
 def forget(core: Scheduler, job_id: int) -> None:
     """Drop what the tenancy side keeps about a job that has ended for good."""
     if core.quota is not None:
