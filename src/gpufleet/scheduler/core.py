@@ -149,7 +149,6 @@ class Scheduler:
         self._waits_of: dict[int, set[int]] = {}  # tenant -> nodes it is parked on
         self._recheck: set[int] = set()
         self._boundary = 0
-        # (leaf, data class, sites, models) -> (allowed sites, most GPUs at once, why not)
         # (tenant, data class, sites, models) -> admission, for tenants of the tree
         self._admission: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], _Admission] = {}
         self._evicting: dict[int, float] = {}  # job -> time its eviction takes effect

@@ -43,7 +43,7 @@ class FairShare:
         # numbers several times faster than a list of tuples
         self._log: list[float] = []
         self.last = 0.0
-        self.next_at = 0.0
+        self.next_at = 0.0  # the next recompute is due at this time
         self.ranks: list[int] = [0] * n
         self._past = np.zeros(n)
         self._now = np.zeros(n)
@@ -58,9 +58,6 @@ class FairShare:
 
     def ended(self, leaf: int, flavor: int, gpus: int, now: float) -> None:
         self._log.extend((leaf, flavor, -gpus, now))
-
-    def due(self, now: float) -> bool:
-        return now >= self.next_at
 
     def _fold(self) -> np.ndarray:
         """Apply the logged starts and ends to the running GPUs; return their correction to
