@@ -109,14 +109,20 @@ class _Reservation:
 
 
 class _MergedKeys(dict[int, OrderKey]):
-    """Merged fair-share keys computed when first asked for."""
+    """Merged fair-share keys computed when first asked for (a pass of one new job needs
+    its key only when something is blocked, and then once or twice)."""
+
+    __slots__ = ("_core",)
 
     def __init__(self, core: Scheduler) -> None:
         super().__init__()
         self._core = core
 
     def __missing__(self, job_id: int) -> OrderKey:
-        return tenants.merged_keys(self._core, [self._core.pending[job_id]])[job_id]
+        core = self._core
+        assert core._fair is not None
+        key = self[job_id] = (core._fair.ranks[core._leaf[job_id]], *core._key[job_id])
+        return key
 
 
 class Scheduler:
@@ -145,6 +151,7 @@ class Scheduler:
         self._parked: dict[int, SortedList] = {}
         self.park_reason: dict[int, str] = {}
         self._gate_plan: dict[tuple[int, int], tenants.GatePlan | None] = {}  # (tenant, cset)
+        self._one_key = _MergedKeys(self)  # a lone new job's merged key, when needed
         self._waiting_on: dict[int, set[int]] = {}  # node -> tenants parked on it
         self._waits_of: dict[int, set[int]] = {}  # tenant -> nodes it is parked on
         self._recheck: set[int] = set()
@@ -285,7 +292,8 @@ class Scheduler:
                 self._borrowers[ci].add((job.priority, -start, -job.id, job.id))
                 self._borrowed[ci] += job.gpus
             if self._fair is not None:  # it accrues from the last recompute on
-                self._fair.started(self._leaf[job.id], charge.flavor, job.gpus, self._fair.last)
+                line = charge.line
+                self._fair.started(line.leaf, line.flavor, job.gpus, self._fair.last)
 
     def _admit(self, job: Job) -> tuple[Job, str | None]:
         if job.id in self.pending or job.id in self.running:
@@ -414,14 +422,16 @@ class Scheduler:
         self._ends[ci].remove((run.planned_end, job_id))
         self._dirty.add(ci)
         if self.quota is not None:
-            c = self._charges[job_id]
+            c = self._charges.pop(job_id)
             if c.borrowing:
                 self._borrowers[ci].remove((run.job.priority, -run.start, -job_id, job_id))
                 self._borrowed[ci] -= c.gpus
             if self._fair is not None:
-                self._fair.ended(c.leaf, c.flavor, c.gpus, now)
-            tenants.release_charge(self, job_id, now - run.start)
-            self._evicting.pop(job_id, None)
+                line = c.line
+                self._fair.ended(line.leaf, line.flavor, c.gpus, now)
+            tenants.release_charge(self, c, now - run.start)
+            if self._evicting:
+                self._evicting.pop(job_id, None)
             if self._claims:
                 tenants.hold_for_claim(self, job_id, run.allocation)
         resv = self._resv
@@ -677,10 +687,11 @@ class Scheduler:
         new = self._new
         if self._fair is None:
             keys = self._key
-        elif len(new) > 1 or self._blocked is not None:
+        elif len(new) > 1:
             keys = tenants.merged_keys(self, new)
-        else:  # one job and nothing blocked: its merged key is needed only if it blocks
-            keys = _MergedKeys(self)
+        else:
+            keys = self._one_key  # computed only if asked for; empty at every pass
+            keys.clear()
         if len(new) > 1:
             new.sort(key=lambda j: keys.get(j.id, ()))
         for n, job in enumerate(new):
@@ -824,7 +835,7 @@ class Scheduler:
                 self._borrowers[alloc.cluster].add((job.priority, -now, -job.id, job.id))
                 self._borrowed[alloc.cluster] += job.gpus
             if self._fair is not None:
-                self._fair.started(leaf, charge.flavor, job.gpus, now)
+                self._fair.started(leaf, charge.line.flavor, job.gpus, now)
         self.running[job.id] = _Running(job, alloc, now, planned)
         self._ends[alloc.cluster].add((planned, job.id))
         return Start(job.id, alloc, duration, timed_out)

@@ -32,11 +32,22 @@ class _GrantUse:
 
 
 @dataclass(slots=True)
-class Charge:
-    """What a start charged, so the end can take exactly that back."""
+class Line:
+    """A leaf's line to the root for one flavor: what every start and end of its jobs on that
+    GPU model touches, gathered once so that they index lists and nothing else."""
 
     leaf: int
     flavor: int
+    rows: tuple[list[int], ...]  # usage rows, leaf to root
+    held: tuple[tuple[list[int], int, int, int], ...]  # guarantees: (row, flavor, GPUs, node)
+    path: tuple[int, ...]  # the nodes, leaf to root
+
+
+@dataclass(slots=True)
+class Charge:
+    """What a start charged, so the end can take exactly that back."""
+
+    line: Line
     gpus: int
     planned_s: float
     grant: int  # index into Quota.grants, or -1
@@ -56,6 +67,7 @@ class Quota:
         self.used = [[0] * nf for _ in nodes]
         # each node's usage rows from it to the root: a start or end updates these in place
         self.rows = [[self.used[n] for n in tenancy.path[x.id]] for x in nodes]
+        self.lines: list[list[Line | None]] = [[None] * nf for _ in nodes]
         self.guar = [[-1] * nf for _ in nodes]
         self.lim = [[_INF] * nf for _ in nodes]
         for n in nodes:
@@ -90,8 +102,6 @@ class Quota:
         ]
         self._limits: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
         self._guarantees: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
-        # the same with each node's usage row in place of the node (for `charge`)
-        self._held_rows: dict[tuple[int, int], tuple[tuple[list[int], int, int], ...]] = {}
         self.claimed: dict[tuple[int, int], int] = {}  # (node, flavor) -> GPUs being reclaimed
         self.guaranteed_nodes = [
             (n.id, [self.fid[f] for f in n.guarantee]) for n in nodes if n.guarantee
@@ -269,24 +279,34 @@ class Quota:
         )
 
     # -- usage ----------------------------------------------------------------------------
+    def line(self, leaf: int, fm: int) -> Line:
+        """The leaf's line for flavor `fm` (built on first use)."""
+        found = self.lines[leaf][fm]
+        if found is None:
+            used = self.used
+            found = self.lines[leaf][fm] = Line(
+                leaf,
+                fm,
+                tuple(self.rows[leaf]),
+                tuple((used[n], f, q, n) for n, f, q in self.guarantees(leaf, fm)),
+                tuple(self.tenancy.path[leaf]),
+            )
+        return found
+
     def charge(self, leaf: int, model: str, gpus: int, planned_s: float, now: float) -> Charge:
         """Count a start; call only after `blocked` said None."""
         fm = self.fid[model]
         fa = self.any
+        line = self.lines[leaf][fm] or self.line(leaf, fm)
         # borrowing: the start takes some node of the line over its guarantee (or no node of
         # the line holds one); checked inline, as this runs at every start
-        held = self._held_rows.get((leaf, fm))
-        if held is None:
-            used = self.used
-            held = self._held_rows[(leaf, fm)] = tuple(
-                (used[n], f, q) for n, f, q in self.guarantees(leaf, fm)
-            )
+        held = line.held
         borrowing = not held
-        for row, f, q in held:
+        for row, f, q, _ in held:
             if row[f] + gpus > q:
                 borrowing = True
                 break
-        for row in self.rows[leaf]:
+        for row in line.rows:
             row[fm] += gpus
             row[fa] += gpus
         grant = -1
@@ -297,12 +317,13 @@ class Quota:
                 gu = self.grants[grant]
                 gu.running += gpus
                 gu.committed_s += gpus * planned_s
-        return Charge(leaf, fm, gpus, planned_s, grant, borrowing)
+        return Charge(line, gpus, planned_s, grant, borrowing)
 
     def release(self, c: Charge, ran_s: float) -> None:
         """Take back a start's charge; `ran_s` seconds of it were used."""
-        fm, fa, gpus = c.flavor, self.any, c.gpus
-        for row in self.rows[c.leaf]:
+        line = c.line
+        fm, fa, gpus = line.flavor, self.any, c.gpus
+        for row in line.rows:
             row[fm] -= gpus
             row[fa] -= gpus
         if c.grant >= 0:

@@ -22,7 +22,7 @@ from gpufleet.workload.job import Job
 
 if TYPE_CHECKING:
     from gpufleet.scheduler.core import Scheduler, _Shape
-    from gpufleet.scheduler.quota import Quota
+    from gpufleet.scheduler.quota import Charge, Quota
 
 # Jobs of one tenant looked at when its quota frees up (the rest wait for the next release).
 UNPARK_SCAN = 64
@@ -232,21 +232,21 @@ def has_room(core: Scheduler, job: Job, leaf: int, extra: int, now: float) -> bo
     return False
 
 
-def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
-    """Return a job's quota and mark the tenants waiting on the nodes it frees."""
+def release_charge(core: Scheduler, c: Charge, ran: float) -> None:
+    """Return a job's charge (taken out of `core._charges`) and mark the tenants waiting on
+    the nodes it frees."""
     q = core.quota
     assert q is not None
-    c = core._charges.pop(job_id)
     q.release(c, ran)
-    leaf = c.leaf
-    if q.held_leaf[leaf] and core._gq:
+    line = c.line
+    if line.held and core._gq:
         # A waiting job of g GPUs becomes newly guaranteed at node n only if
         # used_after + g <= G < used_before + g: for some g up to the largest job watched,
         # that needs room now and a node that was within that many GPUs of its guarantee
         # before. Far below its guarantee, nothing changed for anyone: no sweep.
-        used, claimed, most, gpus = q.used, q.claimed, core._gq_most, c.gpus
-        for n, f, g_n in q.guarantees(leaf, c.flavor):
-            after = used[n][f] + claimed.get((n, f), 0) if claimed else used[n][f]
+        claimed, most, gpus = q.claimed, core._gq_most, c.gpus
+        for row, f, g_n, n in line.held:
+            after = row[f] + claimed.get((n, f), 0) if claimed else row[f]
             if after < g_n and g_n - (after + gpus) < most:
                 core._fell.add(n)
                 core._gsweep = True
@@ -255,7 +255,7 @@ def release_charge(core: Scheduler, job_id: int, ran: float) -> None:
                     core._fell_before[(n, f)] = after + gpus
     waiting = core._waiting_on
     if waiting:
-        for n in q.tenancy.path[leaf]:
+        for n in line.path:
             leaves = waiting.get(n)
             if leaves:
                 core._recheck |= leaves
@@ -303,7 +303,6 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
     less: dict[tuple[int, int], int] = {}
     taken: list[int] = []
     found: Allocation | None = None
-    path = q.tenancy.path
     claimed = set().union(*core._claims.values()) if core._claims else set()
     # Jobs already on their way out for a claim that no longer needs them (its job started
     # elsewhere or ended) come first: they cost nothing more.
@@ -312,9 +311,9 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
         if v in taken or (v in core._evicting and v in claimed):
             continue
         c = core._charges[v]
-        if v not in core._evicting and not q.over_guarantee(c.leaf, model, less):
+        if v not in core._evicting and not q.over_guarantee(c.line.leaf, model, less):
             continue
-        for n in path[c.leaf]:
+        for n in c.line.path:
             less[(n, fm)] = less.get((n, fm), 0) + c.gpus
             less[(n, fa)] = less.get((n, fa), 0) + c.gpus
         core.state.release(v)
