@@ -280,14 +280,39 @@ def reclaim(
         return
     core._reclaim_at[job.id] = now
     leaf = core._leaf[job.id]
-    for ci in clusters:
-        model = core._cluster_model[ci]
-        if not q.guaranteed(leaf, model, job.gpus):
-            continue
+    for ci in guaranteed_clusters(core, leaf, job.gpus, clusters):
         plan = victims_for(core, job, ci)
         if plan is not None:
             preempt(core, job, ci, plan, now, out)
             return
+
+
+def guaranteed_clusters(
+    core: Scheduler, leaf: int, gpus: int, clusters: tuple[int, ...]
+) -> tuple[int, ...]:
+    """The clusters (in order) whose GPU model the leaf's guarantees cover for `gpus` more
+    GPUs: asked once per model, as a job may list dozens of clusters of a few models."""
+    q = core.quota
+    assert q is not None
+    model_of = core._cluster_model
+    covered: dict[str, bool] = {}
+    out = []
+    for ci in clusters:
+        m = model_of[ci]
+        ok = covered.get(m)
+        if ok is None:
+            ok = covered[m] = q.guaranteed(leaf, m, gpus)
+        if ok:
+            out.append(ci)
+    return tuple(out)
+
+
+def models_in(core: Scheduler, shape: _Shape) -> set[str]:
+    """The GPU models of a shape's candidate clusters (kept per candidate set)."""
+    models = core._cset_models.get(shape.cset)
+    if models is None:
+        models = core._cset_models[shape.cset] = {core._cluster_model[ci] for ci in shape.clusters}
+    return models
 
 
 def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocation] | None:
@@ -474,8 +499,7 @@ def guaranteed_start(
     blocked = core._blocked
     if blocked is None or blocked[1] == job.id or head_holds_order(core, now):
         return False
-    leaf = core._leaf[job.id]
-    mine = tuple(ci for ci in clusters if q.guaranteed(leaf, core._cluster_model[ci], job.gpus))
+    mine = guaranteed_clusters(core, core._leaf[job.id], job.gpus, clusters)
     if not mine:
         return False
     alloc = core._place(job, mine, None)
@@ -502,8 +526,8 @@ def head_holds_order(core: Scheduler, now: float) -> bool:
     holds = False
     if head is not None and head.id not in core._claims:
         hl = core._leaf[head.id]
-        shape = core._job_shape[head.id]
-        holds = any(q.guaranteed(hl, core._cluster_model[ci], head.gpus) for ci in shape.clusters)
+        models = models_in(core, core._job_shape[head.id])
+        holds = any(q.guaranteed(hl, m, head.gpus) for m in models)
     core._head_verdict = (blocked[1], now, holds)
     return holds
 
@@ -585,11 +609,7 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
         for _, jid in found[:GUARANTEE_SCAN]:
             job = core.pending[jid]
             shape = core._job_shape[jid]
-            models = core._cset_models.get(shape.cset)
-            if models is None:
-                models = core._cset_models[shape.cset] = {
-                    core._cluster_model[ci] for ci in shape.clusters
-                }
+            models = models_in(core, shape)
             if not any(q.guaranteed(leaf, m, job.gpus) for m in models):
                 break  # this tenant is at its guarantee: its later jobs are too
             if not everyone and not newly_guaranteed(q, leaf, job.gpus, models, before):
