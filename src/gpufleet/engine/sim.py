@@ -35,6 +35,7 @@ from gpufleet.engine.record import (
 )
 from gpufleet.errors import TraceError
 from gpufleet.fleet.model import Fleet
+from gpufleet.gc_tuning import gc_relaxed
 from gpufleet.policy.registry import Policy
 from gpufleet.scheduler.core import Scheduler
 from gpufleet.scheduler.events import Cancel, Evict, Finish, Preempt, Reject, Start, Submit
@@ -46,6 +47,7 @@ Progress = Callable[[int, int], None]  # (events done, events expected)
 _FINISH, _EVICT = 0, 1
 
 
+@gc_relaxed()
 def simulate(
     fleet: Fleet,
     jobs: Iterable[Job],

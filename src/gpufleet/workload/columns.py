@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -23,16 +20,3 @@ def python_values(col: Any) -> list[Any]:
     if col.null_count == 0:
         return list(col.to_numpy().tolist())
     return list(col.to_pylist())
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many acyclic objects (Jobs hold no
-    cycles, but each allocation burst would make the collector rescan all of them)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -27,7 +27,8 @@ import pyarrow.parquet as pq
 
 from gpufleet.errors import TraceError
 from gpufleet.fleet.catalog import CATALOG
-from gpufleet.workload.columns import gc_paused, python_values
+from gpufleet.gc_tuning import gc_paused
+from gpufleet.workload.columns import python_values
 from gpufleet.workload.job import JOB_KINDS, TOPOLOGIES, Job
 from gpufleet.workload.units import parse_duration
 

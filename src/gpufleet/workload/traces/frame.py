@@ -24,7 +24,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from gpufleet.errors import InvariantError, TraceError
-from gpufleet.workload.columns import gc_paused, python_values
+from gpufleet.gc_tuning import gc_paused
+from gpufleet.workload.columns import python_values
 from gpufleet.workload.job import Job
 from gpufleet.workload.store import DEFAULT_TENANT
 
