@@ -91,6 +91,7 @@ class _Running:
     allocation: Allocation
     start: float
     planned_end: float
+    charge: Charge | None = None  # what the start charged to the tenant tree, if one is set
 
 
 @dataclass(slots=True)
@@ -145,7 +146,6 @@ class Scheduler:
             )
         self._fair = FairShare(self.quota) if policy.fair and self.quota is not None else None
         self._leaf: dict[int, int] = {}  # job -> its tenant's leaf in the tree
-        self._charges: dict[int, Charge] = {}
         # Jobs held back by quota or grants, per leaf, by (order key, id); why; and which
         # nodes' usage must fall before a leaf is looked at again.
         self._parked: dict[int, SortedList] = {}
@@ -279,13 +279,13 @@ class Scheduler:
         self.site_watts[self._site_of[ci]] += job.gpus * self._gpu_watts[ci]
         planned_s = self._planned(job, ci)
         planned = start + planned_s
-        self.running[job.id] = _Running(job, allocation, start, planned)
+        run = self.running[job.id] = _Running(job, allocation, start, planned)
         self._ends[ci].add((planned, job.id))
         if self.quota is not None:
             # usage counts as it did (limits may be over after a tree change: then new work
             # of that tenant waits until usage falls)
             model = self._cluster_model[ci]
-            charge = self._charges[job.id] = self.quota.charge(
+            charge = run.charge = self.quota.charge(
                 self._leaf[job.id], model, job.gpus, planned_s, start
             )
             if charge.borrowing:
@@ -422,7 +422,8 @@ class Scheduler:
         self._ends[ci].remove((run.planned_end, job_id))
         self._dirty.add(ci)
         if self.quota is not None:
-            c = self._charges.pop(job_id)
+            c = run.charge
+            assert c is not None
             if c.borrowing:
                 self._borrowers[ci].remove((run.job.priority, -run.start, -job_id, job_id))
                 self._borrowed[ci] -= c.gpus
@@ -823,20 +824,19 @@ class Scheduler:
         duration, timed_out = self.duration(job, alloc.cluster)
         planned_s = self._planned(job, alloc.cluster)
         planned = now + planned_s
+        charge = None
         if self.quota is not None:
             if self._claims.pop(job.id, None) is not None or job.id in self._claim_of:
                 tenants.release_holds(self, job.id)  # started: what it claimed goes back
             model = self._cluster_model[alloc.cluster]
             leaf = self._leaf[job.id]
-            charge = self._charges[job.id] = self.quota.charge(
-                leaf, model, job.gpus, planned_s, now
-            )
+            charge = self.quota.charge(leaf, model, job.gpus, planned_s, now)
             if charge.borrowing:
                 self._borrowers[alloc.cluster].add((job.priority, -now, -job.id, job.id))
                 self._borrowed[alloc.cluster] += job.gpus
             if self._fair is not None:
                 self._fair.started(leaf, charge.line.flavor, job.gpus, now)
-        self.running[job.id] = _Running(job, alloc, now, planned)
+        self.running[job.id] = _Running(job, alloc, now, planned, charge)
         self._ends[alloc.cluster].add((planned, job.id))
         return Start(job.id, alloc, duration, timed_out)
 

@@ -233,8 +233,7 @@ def has_room(core: Scheduler, job: Job, leaf: int, extra: int, now: float) -> bo
 
 
 def release_charge(core: Scheduler, c: Charge, ran: float) -> None:
-    """Return a job's charge (taken out of `core._charges`) and mark the tenants waiting on
-    the nodes it frees."""
+    """Return a job's charge and mark the tenants waiting on the nodes it frees."""
     q = core.quota
     assert q is not None
     q.release(c, ran)
@@ -335,7 +334,8 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
     for _, _, _, v in [*orphans, *order]:
         if v in taken or (v in core._evicting and v in claimed):
             continue
-        c = core._charges[v]
+        c = core.running[v].charge
+        assert c is not None
         if v not in core._evicting and not q.over_guarantee(c.line.leaf, model, less):
             continue
         for n in c.line.path:
