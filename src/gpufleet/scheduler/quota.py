@@ -65,8 +65,7 @@ class Quota:
         nf = len(self.flavors)
         nodes = tenancy.nodes
         self.used = [[0] * nf for _ in nodes]
-        # each node's usage rows from it to the root: a start or end updates these in place
-        self.rows = [[self.used[n] for n in tenancy.path[x.id]] for x in nodes]
+        # per (leaf, flavor), built on first use: the usage rows a start or end updates in place
         self.lines: list[list[Line | None]] = [[None] * nf for _ in nodes]
         self.guar = [[-1] * nf for _ in nodes]
         self.lim = [[_INF] * nf for _ in nodes]
@@ -287,7 +286,7 @@ class Quota:
             found = self.lines[leaf][fm] = Line(
                 leaf,
                 fm,
-                tuple(self.rows[leaf]),
+                tuple(used[n] for n in self.tenancy.path[leaf]),
                 tuple((used[n], f, q, n) for n, f, q in self.guarantees(leaf, fm)),
                 tuple(self.tenancy.path[leaf]),
             )
