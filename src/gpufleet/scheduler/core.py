@@ -120,9 +120,7 @@ class _MergedKeys(dict[int, OrderKey]):
         self._core = core
 
     def __missing__(self, job_id: int) -> OrderKey:
-        core = self._core
-        assert core._fair is not None
-        key = self[job_id] = (core._fair.ranks[core._leaf[job_id]], *core._key[job_id])
+        key = self[job_id] = tenants.merged_key(self._core, job_id)
         return key
 
 

@@ -476,11 +476,15 @@ def forget(core: Scheduler, job_id: int) -> None:
             release_holds(core, job_id)
 
 
-def merged_keys(core: Scheduler, jobs: list[Job]) -> dict[int, OrderKey]:
-    """Under fair share: each job's key with its tenant's current rank in front."""
+def merged_key(core: Scheduler, job_id: int) -> OrderKey:
+    """Under fair share: a pending job's key with its tenant's current rank in front."""
     assert core._fair is not None
-    ranks, leaf, key = core._fair.ranks, core._leaf, core._key
-    return {j.id: (ranks[leaf[j.id]], *key[j.id]) for j in jobs if j.id in key}
+    return (core._fair.ranks[core._leaf[job_id]], *core._key[job_id])
+
+
+def merged_keys(core: Scheduler, jobs: list[Job]) -> dict[int, OrderKey]:
+    """`merged_key` of each of `jobs` still pending."""
+    return {j.id: merged_key(core, j.id) for j in jobs if j.id in core._key}
 
 
 def guaranteed_start(
@@ -494,8 +498,6 @@ def guaranteed_start(
     blocked job that is itself within its guarantees keeps its place and its reservation.
     Returns True when the job started.
     """
-    q = core.quota
-    assert q is not None
     blocked = core._blocked
     if blocked is None or blocked[1] == job.id or head_holds_order(core, now):
         return False
