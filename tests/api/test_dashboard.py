@@ -56,11 +56,21 @@ def _submit(c: TestClient, token: str, **body: Any) -> int:
 
 
 def _settle(c: TestClient, token: str, running: int, pending: int) -> None:
-    """Wait until the engine has started what it can: the numbers stop moving."""
+    """Wait until the engine has started what it can: the numbers stop moving. The dashboard
+    counts the database's jobs and /fleet the engine's, which takes a submission a moment
+    later, so both must show them (comparing them too early once failed 1 run in 8)."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         d = _get(c, token, "/dashboard/data")
-        if d["running_jobs"] == running and d["pending_jobs"] == pending:
+        f = _get(c, token, "/fleet")
+        if (
+            (d["running_jobs"], d["pending_jobs"])
+            == (f["running_jobs"], f["pending_jobs"])
+            == (
+                running,
+                pending,
+            )
+        ):
             return
         time.sleep(0.02)
     raise AssertionError(f"expected {running} running, {pending} pending: {d}")
