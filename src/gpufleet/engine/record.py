@@ -1,6 +1,6 @@
 """What happened in a run: per-job outcomes in flat arrays and sampled time series.
 
-The record keeps no Job objects: a year of the national fleet is ~39 million jobs, and a Job
+The record keeps no Job objects: a year of the national fleet is ~47 million jobs, and a Job
 with its boxed floats costs ~265 bytes where the few facts the metrics and reports read of it
 (`JobColumns`) cost 32. The twin fills the columns as jobs arrive, so a run's memory is what is
 in flight plus these arrays.

@@ -46,7 +46,7 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
     """All headline metrics of a run as a JSON-ready dict."""
     jobs = rec.jobs
     n = len(jobs)
-    # A year is ~39 million jobs: the per-job arrays below are built in place where they can
+    # A year is ~47 million jobs: the per-job arrays below are built in place where they can
     # be, and the group codes first, so that their temporaries never coexist.
     names, code = jobs.account_codes()
     a = run_arrays(rec)

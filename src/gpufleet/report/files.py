@@ -17,7 +17,7 @@ from gpufleet.accounting.ledger import ledger_of
 from gpufleet.engine.record import STATE_NAMES, RunRecord
 from gpufleet.scheduler.why import CODES
 
-# Rows of jobs.parquet built and written at a time: a year is ~39 million rows, ~230 bytes
+# Rows of jobs.parquet built and written at a time: a year is ~47 million rows, ~230 bytes
 # each while built and encoded, so the file goes out in slices of bounded memory. Parquet's
 # own row group size, so the file's layout is what one write of the whole table gave.
 ROWS_PER_SLICE = 1024 * 1024

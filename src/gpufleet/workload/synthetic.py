@@ -14,16 +14,19 @@ How a trace is built (source tags [Sn] refer to docs/sources.md; [A] = assumptio
 3. Mix. Each stream splits its GPU-hours over job kinds by one of domain.md's
    `workload_mix_defaults` (Acme Seren and Kalos [S124], a commercial forecast [S126], an
    industrial assumption [A]); each kind has a size and run-time distribution (`_PROFILES`).
-4. Sites. A stream's jobs may run only at the sites of its pool (the lease: at its lessors'
-   sites), so captive fleets stay captive: Samsung's, SK's, Hyundai's and NAVER's groups run
-   only at their owner's sites, government groups only at government-program sites. Sizes and
-   models come from the pool's clusters, so every job fits at its sites. A stream whose
-   pool spans every site with GPUs (the generic stream of a fleet without these owners) leaves
-   `sites` empty, which means the same: anywhere.
+4. Sites and clusters. A stream's jobs may run only at the sites of its pool (the lease: at
+   its lessors' sites), so captive fleets stay captive: Samsung's, SK's, Hyundai's and NAVER's
+   groups run only at their owner's sites, government groups only at government-program
+   sites. A stream whose pool spans every site with GPUs (the generic stream of a fleet
+   without these owners) leaves `sites` empty, which means the same: anywhere. Each kind's
+   GPU-hours are split over the pool's clusters it may use by their GPUs, and a job's size is
+   drawn for one cluster, clipped to what that cluster holds (and, for the government pool,
+   to its model's per-project cap): every job fits where it was drawn for, and no set of
+   clusters is offered more work that only it can run than `load` x its GPUs (`_targets`).
 5. Jobs. Arrivals are one Poisson process modulated by hour of day and day of week [A]; each
    arrival picks a (stream, kind) cell with probability proportional to its job rate, then a
    tenant, a size, a run time and a time limit. The rate is set so that the expected GPU-hours
-   offered, counted on the GPU models jobs are likely to land on, is `load` x capacity x time.
+   offered, counted on the GPU model each job was drawn for, is `load` x capacity x time.
 
 Everything random comes from one `random.Random(seed)`, drawn in a fixed order, so a seed
 always gives the same list.
@@ -283,6 +286,7 @@ class _StreamPlan:
     spec: _GroupSpec
     stats: dict[str, _ModelStats]
     profiles: Mapping[str, _Profile]
+    clusters: tuple[Cluster, ...]  # the pool's (the lessors' for the lease), in fleet order
 
 
 def _plan(fleet: Fleet) -> list[_StreamPlan]:
@@ -337,7 +341,7 @@ def _stream_plan(
     ref = min(stats, key=lambda m: (-stats[m].gpus, -_gpu_model(fleet, m).bf16_tflops, m))
     mix = tuple((k, spec.mix[k]) for k in JOB_KINDS if spec.mix.get(k, 0.0) > 0)
     stream = Stream(spec.group, pool, share, mix, models, ref, spec.capped, sites)
-    return _StreamPlan(stream, spec, stats, profiles)
+    return _StreamPlan(stream, spec, stats, profiles, tuple(clusters))
 
 
 def streams(fleet: Fleet) -> tuple[Stream, ...]:
@@ -345,7 +349,7 @@ def streams(fleet: Fleet) -> tuple[Stream, ...]:
     return tuple(p.stream for p in _plan(fleet))
 
 
-# ---- Cells: one (stream, kind) with its sizes and per-size placement constraints ----
+# ---- Cells: one (stream, kind, cluster shape) with its sizes and placement constraints ----
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,13 +357,13 @@ class _Size:
     gpus: int
     models: tuple[str, ...]
     topology: str
-    landing: float  # expected run-time factor on the models the job lands on [D]
 
 
 @dataclass(frozen=True, slots=True)
 class _Cell:
     group: str
     kind: str
+    model: str  # the GPU model of the clusters this cell's work is drawn for
     ref_model: str
     priority: int
     preemptible: bool
@@ -370,7 +374,7 @@ class _Cell:
     size_cum: tuple[float, ...]
     rt_lo: float
     rt_log_span: float
-    gpu_seconds: float  # expected GPU-seconds per job, counted on the landing models
+    gpu_seconds: float  # expected GPU-seconds per job, counted on `model`
     share: float  # fraction of offered GPU-hours
     sites: tuple[str, ...]  # the stream's tuple, shared by all its jobs
 
@@ -428,34 +432,56 @@ def _kind_models(plan: _StreamPlan, kind: str) -> list[str]:
     return models
 
 
-def _sizes(fleet: Fleet, plan: _StreamPlan, kind: str) -> list[tuple[_Size, float]]:
-    """Each job size of this kind with its weight, clipped to what the pool can hold."""
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Clusters of one GPU model and one shape: where one cell's jobs are drawn for."""
+
+    model: str
+    gpus: int  # the clusters' GPUs together
+    sizes: tuple[tuple[_Size, float], ...]  # each size with its weight in jobs
+
+
+def _targets(fleet: Fleet, plan: _StreamPlan, kind: str) -> list[_Target]:
+    """Where this kind's work goes: each of the pool's clusters whose model the kind may use,
+    with the kind's sizes clipped to what that cluster holds and the project cap of its model.
+
+    Drawing every job for one cluster is what keeps offered work within capacity: a job
+    drawn for cluster c fits c, so the jobs that can run only on a set of clusters were all
+    drawn for clusters of that set, and their work is at most what the set is offered,
+    `load` x its GPUs (a little more where training skips RTX PRO 6000 clusters). (Sizes
+    clipped only to the pool's largest limit sent the government pool's 256-GPU gangs, 47% of
+    its GPU-hours, to its H200 clusters, 8% of its GPUs.) Clusters with the same model and
+    the same size table share one target.
+    """
     stats = plan.stats
     models = _kind_models(plan, kind)
+    capped = plan.stream.capped
     limit = {
-        m: min(stats[m].cluster, _cap(fleet, m)) if plan.stream.capped else stats[m].cluster
-        for m in models
+        m: min(stats[m].cluster, _cap(fleet, m)) if capped else stats[m].cluster for m in models
     }
-    largest = max(limit.values())
-    weights: dict[int, float] = {}
-    for gpus, w in plan.profiles[kind].sizes:
-        g = min(gpus, largest)
-        weights[g] = weights.get(g, 0.0) + w
-    ref_tf = _gpu_model(fleet, plan.stream.ref_model).bf16_tflops
-    out: list[tuple[_Size, float]] = []
-    for g, w in weights.items():
-        allowed = [m for m in models if limit[m] >= g]
-        first = stats[allowed[0]]
-        if g <= first.domain:
-            topology, fits = "domain", [m for m in allowed if stats[m].domain >= g]
-        elif g <= first.block:
-            topology, fits = "block", [m for m in allowed if stats[m].block >= g]
-        else:
-            topology, fits = "any", allowed
-        gpus_total = sum(stats[m].gpus for m in fits)
-        landing = ref_tf * sum(stats[m].gpus / _gpu_model(fleet, m).bf16_tflops for m in fits)
-        out.append((_Size(g, tuple(fits), topology, landing / gpus_total), w))
-    return out
+    merged: dict[tuple[str, tuple[tuple[_Size, float], ...]], int] = {}
+    for c in plan.clusters:
+        if c.gpu_model not in limit:
+            continue
+        most = min(c.gpus, _cap(fleet, c.gpu_model)) if capped else c.gpus
+        block = min(c.block_domains, c.n_domains) * c.domain_gpus
+        weights: dict[int, float] = {}
+        for gpus, w in plan.profiles[kind].sizes:
+            g = min(gpus, most)
+            weights[g] = weights.get(g, 0.0) + w
+        sized: list[tuple[_Size, float]] = []
+        for g, w in weights.items():
+            allowed = [m for m in models if limit[m] >= g]
+            if g <= c.domain_gpus:
+                topology, fits = "domain", [m for m in allowed if stats[m].domain >= g]
+            elif g <= block:
+                topology, fits = "block", [m for m in allowed if stats[m].block >= g]
+            else:
+                topology, fits = "any", allowed
+            sized.append((_Size(g, tuple(fits), topology), w))
+        key = (c.gpu_model, tuple(sized))
+        merged[key] = merged.get(key, 0) + c.gpus
+    return [_Target(model, gpus, sized) for (model, sized), gpus in merged.items()]
 
 
 def _cells(fleet: Fleet) -> list[_Cell]:
@@ -465,31 +491,38 @@ def _cells(fleet: Fleet) -> list[_Cell]:
         tenants = tuple(f"{spec.group}-{k:02d}" for k in range(1, spec.n_tenants + 1))
         # Tenant k submits in proportion to 1/k (Zipf) [A].
         tenant_cum = _cumulative(1.0 / k for k in range(1, spec.n_tenants + 1))
+        data_classes = tuple(_data_class(spec.group, k) for k in range(len(tenants)))
+        ref_tf = _gpu_model(fleet, plan.stream.ref_model).bf16_tflops
         for kind, fraction in plan.stream.mix:
-            sized = _sizes(fleet, plan, kind)
             lo, hi = plan.profiles[kind].runtime
             mean_rt = (hi - lo) / math.log(hi / lo)  # mean of a log-uniform [D]
-            total_w = sum(w for _, w in sized)
-            gpu_s = sum(w * s.gpus * s.landing for s, w in sized) / total_w * mean_rt
-            cells.append(
-                _Cell(
-                    group=spec.group,
-                    kind=kind,
-                    ref_model=plan.stream.ref_model,
-                    priority=_PRIORITY[kind],
-                    preemptible=kind in _PREEMPTIBLE,
-                    tenants=tenants,
-                    tenant_cum=tenant_cum,
-                    data_classes=tuple(_data_class(spec.group, k) for k in range(len(tenants))),
-                    sizes=tuple(s for s, _ in sized),
-                    size_cum=_cumulative(w for _, w in sized),
-                    rt_lo=lo,
-                    rt_log_span=math.log(hi / lo),
-                    gpu_seconds=gpu_s,
-                    share=plan.stream.share * fraction,
-                    sites=plan.stream.sites,
+            targets = _targets(fleet, plan, kind)
+            kind_gpus = sum(t.gpus for t in targets)
+            for target in targets:
+                # run times are drawn on the ref model; on the target's model they scale by speed
+                speed = ref_tf / _gpu_model(fleet, target.model).bf16_tflops
+                total_w = sum(w for _, w in target.sizes)
+                mean_gpus = sum(w * s.gpus for s, w in target.sizes) / total_w
+                cells.append(
+                    _Cell(
+                        group=spec.group,
+                        kind=kind,
+                        model=target.model,
+                        ref_model=plan.stream.ref_model,
+                        priority=_PRIORITY[kind],
+                        preemptible=kind in _PREEMPTIBLE,
+                        tenants=tenants,
+                        tenant_cum=tenant_cum,
+                        data_classes=data_classes,
+                        sizes=tuple(s for s, _ in target.sizes),
+                        size_cum=_cumulative(w for _, w in target.sizes),
+                        rt_lo=lo,
+                        rt_log_span=math.log(hi / lo),
+                        gpu_seconds=mean_gpus * speed * mean_rt,
+                        share=plan.stream.share * fraction * target.gpus / kind_gpus,
+                        sites=plan.stream.sites,
+                    )
                 )
-            )
     return cells
 
 
@@ -538,12 +571,13 @@ def draw(
 ) -> SyntheticJobs:
     """Draw a synthetic workload for `fleet` over `days`, sorted by (submit, id), ids 0..n-1.
 
-    The job rate makes the expected offered GPU-hours (on the models jobs are likely to land
-    on) equal `load` x fleet GPUs x time. Generation runs in submit order and stops at
+    The job rate makes the expected offered GPU-hours (on the model each job is drawn for)
+    equal `load` x fleet GPUs x time. Generation runs in submit order and stops at
     `max_jobs` if given: the trace is then the first `max_jobs` jobs and ends before `days`.
     To get exactly n jobs, pass a `days` for which `expected_jobs` is well above n
-    (korea-2025 at load 0.85 draws ~165,000 jobs a day, so days=365 gives 1,000,000 jobs
-    after ~6 days of submissions; a 16-GPU fleet draws only ~20 a day).
+    (korea-2025 at load 0.85 draws ~145,000 jobs on a weekday, ~47 million a year, so
+    days=365 gives 1,000,000 jobs after ~8 days of submissions; a 16-GPU fleet draws only
+    ~20 a day).
     """
     if days < 0 or load < 0 or (max_jobs is not None and max_jobs < 0):
         raise ValueError("days, load and max_jobs must be >= 0")
@@ -594,7 +628,7 @@ _NO_LIMIT = 0
 class SyntheticJobs(Sequence[Job]):
     """A drawn workload held as its draws in compact columns; Jobs are built as they are read.
 
-    A year of the national fleet is ~39 million jobs, ~10 GB as Job objects before the run
+    A year of the national fleet is ~47 million jobs, ~12 GB as Job objects before the run
     starts; as columns (submit time, cell, tenant and size numbers, run time and limit in
     whole seconds) it is 21 bytes a job, and the twin reads it in submit order, building
     each Job as its submit time comes. Run times and limits are whole seconds by
