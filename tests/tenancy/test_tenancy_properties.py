@@ -191,3 +191,104 @@ def test_guaranteed_capacity_is_reached_within_the_grace_period(
     for i, job in enumerate(jobs):
         if job.tenant == "a":
             assert not math.isnan(rec.start[i])
+
+
+# ---- reclaim's victim search: the per-leaf bound and memo decide what a plain walk decides ----
+
+
+def _plain_victims(core: Scheduler, job: Job, ci: int) -> object:
+    """Reclaim's victim search as a plain walk of the cluster's borrowers in victim order,
+    asking each one's line afresh (the oracle for `tenants.victims_for`)."""
+    q = core.quota
+    assert q is not None
+    model = core.fleet.clusters[ci].gpu_model
+    fm, fa = q.fid[model], q.any
+    order = core._borrowers[ci]
+    claimed = set().union(*core._claims.values()) if core._claims else set()
+    leaving = [e for e in order if e[3] in core._evicting and e[3] not in claimed]
+    less: dict[tuple[int, int], int] = {}
+    taken: list[int] = []
+    found = None
+    for _, _, _, v in [*leaving, *order]:
+        if v in taken or (v in core._evicting and v in claimed):
+            continue
+        c = core.running[v].charge
+        assert c is not None
+        if v not in core._evicting and not q.over_guarantee(c.line.leaf, model, less):
+            continue
+        for n in c.line.path:
+            less[(n, fm)] = less.get((n, fm), 0) + c.gpus
+            less[(n, fa)] = less.get((n, fa), 0) + c.gpus
+        core.state.release(v)
+        taken.append(v)
+        found = core.policy.placement(job.gpus, job.topology, (ci,), core.state, None)
+        if found is not None:
+            break
+    for v in taken:
+        core.state.take(v, core.running[v].allocation)
+    return (taken, found) if found is not None else None
+
+
+def _reclaims(jobs: list[Job], grace: float) -> tuple[int, int]:
+    """Simulate `a` (16 GPUs guaranteed) against b1 (4) and b2 in a group holding 8, and c
+    (8), on 32 GPUs: each victim search is checked against the plain walk. Borrowers whose
+    lines fell back within their guarantees stay on the cluster, unreclaimable. Returns
+    (searches, searches that found victims)."""
+    from unittest.mock import patch
+
+    from gpufleet.scheduler import tenants
+    from strategies import make_fleet
+
+    fleet = make_fleet(("c", "H100", 32, 8, 8, 4))
+    tenancy = Tenancy.build(
+        [
+            Node(0, "root", -1, children=(1, 2, 5)),
+            Node(1, "a", 0, guarantee={ANY: 16}, borrow=False),
+            Node(2, "g", 0, guarantee={ANY: 8}, children=(3, 4)),
+            Node(3, "b1", 2, guarantee={ANY: 4}),
+            Node(4, "b2", 2),
+            Node(5, "c", 0, guarantee={ANY: 8}),
+        ],
+        preemption=PreemptionConfig(True, grace),
+    )
+    fast = tenants.victims_for
+    counts = [0, 0]
+
+    def both(core: Scheduler, job: Job, ci: int) -> object:
+        want = _plain_victims(core, job, ci)
+        got = fast(core, job, ci)
+        assert got == want
+        counts[0] += 1
+        counts[1] += got is not None
+        return got
+
+    with patch.object(tenants, "victims_for", both):
+        simulate(fleet, jobs, resolve("fifo+easy"), tenancy=tenancy, check=lambda c, t: c.check())
+    return counts[0], counts[1]
+
+
+@st.composite
+def borrowers_of_two_leaves(draw: st.DrawFn) -> list[Job]:
+    jobs: list[Job] = []
+    t = 0.0
+    for i in range(draw(st.integers(1, 40))):
+        t += draw(st.sampled_from([0.0, 1.0, 10.0, 100.0]))
+        who = draw(st.sampled_from(["a", "b1", "b2", "c"]))
+        gpus = 8 if who == "a" else draw(st.sampled_from([1, 2, 4, 8]))
+        jobs.append(Job(i, who, t, gpus, float(draw(st.integers(1, 2000)))))
+    return jobs
+
+
+@settings(deadline=None)
+@given(borrowers_of_two_leaves(), st.sampled_from([0.0, 30.0]))
+def test_victim_search_decides_what_a_plain_walk_decides(jobs: list[Job], grace: float) -> None:
+    _reclaims(jobs, grace)
+
+
+def test_victim_search_finds_the_borrowers_of_a_full_cluster() -> None:
+    """b1 and b2 fill the cluster (those beyond their group's 8 GPUs borrow); two end; `a`
+    asks for 8 GPUs twice: the first start takes the free GPUs, the second a reclaim."""
+    jobs = [Job(i, ("b1", "b2")[i % 2], 0.0, 4, 50.0 if i < 2 else 5000.0) for i in range(8)]
+    jobs += [Job(8, "a", 100.0, 8, 100.0), Job(9, "a", 100.0, 8, 100.0)]
+    searches, found = _reclaims(jobs, 30.0)
+    assert (searches, found) == (1, 1)

@@ -165,6 +165,8 @@ class Scheduler:
         # per cluster: running jobs that borrowed at start, in victim order
         self._borrowers: list[SortedList] = [SortedList() for _ in fleet.clusters]
         self._borrowed = [0] * len(fleet.clusters)  # GPUs of `_borrowers` per cluster
+        # the same GPUs by tenant leaf, per cluster: what reclaim can reach, without a walk
+        self._borrowed_by: list[dict[int, int]] = [{} for _ in fleet.clusters]
         self.preemptions: dict[int, int] = {}
         self.failures: dict[int, int] = {}
         # Waiting jobs (not parked) of tenants with a guarantee on their line, per leaf, and
@@ -287,8 +289,7 @@ class Scheduler:
                 self._leaf[job.id], model, job.gpus, planned_s, start
             )
             if charge.borrowing:
-                self._borrowers[ci].add((job.priority, -start, -job.id, job.id))
-                self._borrowed[ci] += job.gpus
+                self._borrow(ci, job, start, charge.line.leaf)
             if self._fair is not None:  # it accrues from the last recompute on
                 line = charge.line
                 self._fair.started(line.leaf, line.flavor, job.gpus, self._fair.last)
@@ -423,8 +424,7 @@ class Scheduler:
             c = run.charge
             assert c is not None
             if c.borrowing:
-                self._borrowers[ci].remove((run.job.priority, -run.start, -job_id, job_id))
-                self._borrowed[ci] -= c.gpus
+                self._unborrow(ci, run.job, run.start, c.line.leaf)
             if self._fair is not None:
                 line = c.line
                 self._fair.ended(line.leaf, line.flavor, c.gpus, now)
@@ -815,6 +815,23 @@ class Scheduler:
             key, jid = shape.queue[0]
             heapq.heappush(heads, (key, i, shape, jid, False))
 
+    def _borrow(self, ci: int, job: Job, start: float, leaf: int) -> None:
+        """A job started on borrowed capacity of cluster `ci`: reclaim may take it back."""
+        self._borrowers[ci].add((job.priority, -start, -job.id, job.id))
+        self._borrowed[ci] += job.gpus
+        by = self._borrowed_by[ci]
+        by[leaf] = by.get(leaf, 0) + job.gpus
+
+    def _unborrow(self, ci: int, job: Job, start: float, leaf: int) -> None:
+        self._borrowers[ci].remove((job.priority, -start, -job.id, job.id))
+        self._borrowed[ci] -= job.gpus
+        by = self._borrowed_by[ci]
+        left = by[leaf] - job.gpus
+        if left:
+            by[leaf] = left
+        else:
+            del by[leaf]
+
     def _start(self, job: Job, alloc: Allocation, now: float) -> Start:
         self._dequeue(job.id)
         self.state.take(job.id, alloc)
@@ -830,8 +847,7 @@ class Scheduler:
             leaf = self._leaf[job.id]
             charge = self.quota.charge(leaf, model, job.gpus, planned_s, now)
             if charge.borrowing:
-                self._borrowers[alloc.cluster].add((job.priority, -now, -job.id, job.id))
-                self._borrowed[alloc.cluster] += job.gpus
+                self._borrow(alloc.cluster, job, now, leaf)
             if self._fair is not None:
                 self._fair.started(leaf, charge.line.flavor, job.gpus, now)
         self.running[job.id] = _Running(job, alloc, now, planned, charge)
@@ -993,11 +1009,15 @@ class Scheduler:
             raise InvariantError("pending jobs and shape queues differ")
         if sum(len(e) for e in self._ends) != len(self.running):
             raise InvariantError("planned-end index out of date")
-        if any(
-            sum(self.running[e[3]].job.gpus for e in order) != n
-            for order, n in zip(self._borrowers, self._borrowed, strict=True)
-        ):
-            raise InvariantError("GPUs on borrowed capacity out of date")
+        for order, n, by in zip(self._borrowers, self._borrowed, self._borrowed_by, strict=True):
+            recount: dict[int, int] = {}
+            for e in order:
+                run = self.running[e[3]]
+                assert run.charge is not None
+                leaf = run.charge.line.leaf
+                recount[leaf] = recount.get(leaf, 0) + run.job.gpus
+            if sum(recount.values()) != n or recount != by:
+                raise InvariantError("GPUs on borrowed capacity out of date")
         sizes: dict[int, int] = {}
         for found in self._gq.values():
             for _, jid in found:

@@ -322,25 +322,52 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
     model = core._cluster_model[ci]
     fm, fa = q.fid[model], q.any
     order = core._borrowers[ci]
-    if core.state.cluster_free[ci] + core._borrowed[ci] < job.gpus:
+    free = core.state.cluster_free[ci]
+    if free + core._borrowed[ci] < job.gpus:
+        return None
+    evicting = core._evicting
+    claimed = set().union(*core._claims.values()) if core._claims else set()
+    # What the walk below can free at most: the borrowers of lines over their guarantee now
+    # (taking victims only brings lines down) and those already leaving. A busy cluster holds
+    # thousands of borrowers, most on lines back within their guarantee, and most calls can
+    # be answered here, per tenant leaf, without walking them.
+    over: dict[int, bool] = {}  # leaf -> over its guarantee, with `less` taken away
+    reach = free
+    for leaf, gpus in core._borrowed_by[ci].items():
+        if over.setdefault(leaf, q.over_guarantee(leaf, model, _NOTHING)):
+            reach += gpus
+    leaving: list[tuple[int, float, int, int]] = []
+    for v in evicting:
+        run = core.running[v]
+        if run.allocation.cluster == ci and v not in claimed:
+            leaving.append((run.job.priority, -run.start, -v, v))
+            assert run.charge is not None
+            if not over[run.charge.line.leaf]:
+                reach += run.job.gpus
+    if reach < job.gpus:
         return None
     less: dict[tuple[int, int], int] = {}
     taken: list[int] = []
     found: Allocation | None = None
-    claimed = set().union(*core._claims.values()) if core._claims else set()
     # Jobs already on their way out for a claim that no longer needs them (its job started
     # elsewhere or ended) come first: they cost nothing more.
-    orphans = [e for e in order if e[3] in core._evicting and e[3] not in claimed]
-    for _, _, _, v in [*orphans, *order]:
-        if v in taken or (v in core._evicting and v in claimed):
+    leaving.sort()
+    for _, _, _, v in [*leaving, *order]:
+        if v in taken or (v in evicting and v in claimed):
             continue
         c = core.running[v].charge
         assert c is not None
-        if v not in core._evicting and not q.over_guarantee(c.line.leaf, model, less):
-            continue
+        if v not in evicting:
+            leaf = c.line.leaf
+            ok = over.get(leaf)
+            if ok is None:
+                ok = over[leaf] = q.over_guarantee(leaf, model, less)
+            if not ok:
+                continue
         for n in c.line.path:
             less[(n, fm)] = less.get((n, fm), 0) + c.gpus
             less[(n, fa)] = less.get((n, fa), 0) + c.gpus
+        over.clear()  # lines sharing a node with the victim may now be within guarantee
         core.state.release(v)
         taken.append(v)
         found = core.policy.placement(job.gpus, job.topology, (ci,), core.state, None)
@@ -349,6 +376,9 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
     for v in taken:
         core.state.take(v, core.running[v].allocation)
     return (taken, found) if found is not None else None
+
+
+_NOTHING: dict[tuple[int, int], int] = {}  # nothing taken away (never written)
 
 
 def preempt(
