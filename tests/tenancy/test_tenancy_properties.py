@@ -203,7 +203,7 @@ def _plain_victims(core: Scheduler, job: Job, ci: int) -> object:
     assert q is not None
     model = core.fleet.clusters[ci].gpu_model
     fm, fa = q.fid[model], q.any
-    order = core._borrowers[ci]
+    order = sorted(e for by_leaf in core._borrowers[ci].values() for e in by_leaf)
     claimed = set().union(*core._claims.values()) if core._claims else set()
     leaving = [e for e in order if e[3] in core._evicting and e[3] not in claimed]
     less: dict[tuple[int, int], int] = {}

@@ -162,11 +162,11 @@ class Scheduler:
         self._holds: dict[int, list[int]] = {}
         self._claim_of: dict[int, tuple[int, str, int]] = {}  # claimer -> leaf, model, GPUs
         self._reclaim_at: dict[int, float] = {}  # job -> last reclaim attempt
-        # per cluster: running jobs that borrowed at start, in victim order
-        self._borrowers: list[SortedList] = [SortedList() for _ in fleet.clusters]
+        # per cluster and tenant leaf: running jobs that borrowed at start, in victim order
+        # (by leaf, so that reclaim walks only the lines still over their guarantees)
+        self._borrowers: list[dict[int, SortedList]] = [{} for _ in fleet.clusters]
         self._borrowed = [0] * len(fleet.clusters)  # GPUs of `_borrowers` per cluster
-        # the same GPUs by tenant leaf, per cluster: what reclaim can reach, without a walk
-        self._borrowed_by: list[dict[int, int]] = [{} for _ in fleet.clusters]
+        self._borrowed_by: list[dict[int, int]] = [{} for _ in fleet.clusters]  # ... per leaf
         self.preemptions: dict[int, int] = {}
         self.failures: dict[int, int] = {}
         # Waiting jobs (not parked) of tenants with a guarantee on their line, per leaf, and
@@ -817,13 +817,16 @@ class Scheduler:
 
     def _borrow(self, ci: int, job: Job, start: float, leaf: int) -> None:
         """A job started on borrowed capacity of cluster `ci`: reclaim may take it back."""
-        self._borrowers[ci].add((job.priority, -start, -job.id, job.id))
+        order = self._borrowers[ci].get(leaf)
+        if order is None:
+            order = self._borrowers[ci][leaf] = SortedList()
+        order.add((job.priority, -start, -job.id, job.id))
         self._borrowed[ci] += job.gpus
         by = self._borrowed_by[ci]
         by[leaf] = by.get(leaf, 0) + job.gpus
 
     def _unborrow(self, ci: int, job: Job, start: float, leaf: int) -> None:
-        self._borrowers[ci].remove((job.priority, -start, -job.id, job.id))
+        self._borrowers[ci][leaf].remove((job.priority, -start, -job.id, job.id))
         self._borrowed[ci] -= job.gpus
         by = self._borrowed_by[ci]
         left = by[leaf] - job.gpus
@@ -831,6 +834,7 @@ class Scheduler:
             by[leaf] = left
         else:
             del by[leaf]
+            del self._borrowers[ci][leaf]
 
     def _start(self, job: Job, alloc: Allocation, now: float) -> Start:
         self._dequeue(job.id)
@@ -1009,13 +1013,14 @@ class Scheduler:
             raise InvariantError("pending jobs and shape queues differ")
         if sum(len(e) for e in self._ends) != len(self.running):
             raise InvariantError("planned-end index out of date")
-        for order, n, by in zip(self._borrowers, self._borrowed, self._borrowed_by, strict=True):
+        for orders, n, by in zip(self._borrowers, self._borrowed, self._borrowed_by, strict=True):
             recount: dict[int, int] = {}
-            for e in order:
-                run = self.running[e[3]]
-                assert run.charge is not None
-                leaf = run.charge.line.leaf
-                recount[leaf] = recount.get(leaf, 0) + run.job.gpus
+            for leaf, order in orders.items():
+                for e in order:
+                    run = self.running[e[3]]
+                    if run.charge is None or run.charge.line.leaf != leaf or not order:
+                        raise InvariantError(f"borrower {e[3]} filed under another leaf")
+                    recount[leaf] = recount.get(leaf, 0) + run.job.gpus
             if sum(recount.values()) != n or recount != by:
                 raise InvariantError("GPUs on borrowed capacity out of date")
         sizes: dict[int, int] = {}

@@ -7,6 +7,8 @@ on its own; they use the core's internals and run only on the core's thread.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -321,16 +323,15 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
     assert q is not None
     model = core._cluster_model[ci]
     fm, fa = q.fid[model], q.any
-    order = core._borrowers[ci]
     free = core.state.cluster_free[ci]
     if free + core._borrowed[ci] < job.gpus:
         return None
     evicting = core._evicting
     claimed = set().union(*core._claims.values()) if core._claims else set()
-    # What the walk below can free at most: the borrowers of lines over their guarantee now
-    # (taking victims only brings lines down) and those already leaving. A busy cluster holds
-    # thousands of borrowers, most on lines back within their guarantee, and most calls can
-    # be answered here, per tenant leaf, without walking them.
+    # Only the borrowers of lines over their guarantee now can be taken (taking victims only
+    # brings lines down), and those already leaving. A busy cluster holds thousands of
+    # borrowers, most on lines back within their guarantee: most searches end on the sum
+    # of what they could free, and the rest walk only the lines still over.
     over: dict[int, bool] = {}  # leaf -> over its guarantee, with `less` taken away
     reach = free
     for leaf, gpus in core._borrowed_by[ci].items():
@@ -346,24 +347,22 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
                 reach += run.job.gpus
     if reach < job.gpus:
         return None
+    borrowers = core._borrowers[ci]
+    # Jobs already on their way out for a claim that no longer needs them (its job started
+    # elsewhere or ended) come first: they cost nothing more. Then the lines over their
+    # guarantee, their borrowers merged in victim order.
+    leaving.sort()
+    candidates = heapq.merge(*(borrowers[leaf] for leaf, o in over.items() if o))
     less: dict[tuple[int, int], int] = {}
     taken: list[int] = []
     found: Allocation | None = None
-    # Jobs already on their way out for a claim that no longer needs them (its job started
-    # elsewhere or ended) come first: they cost nothing more.
-    leaving.sort()
-    for _, _, _, v in [*leaving, *order]:
+    for _, _, _, v in itertools.chain(leaving, candidates):
         if v in taken or (v in evicting and v in claimed):
             continue
         c = core.running[v].charge
         assert c is not None
-        if v not in evicting:
-            leaf = c.line.leaf
-            ok = over.get(leaf)
-            if ok is None:
-                ok = over[leaf] = q.over_guarantee(leaf, model, less)
-            if not ok:
-                continue
+        if not (v in evicting or _still_over(q, over, c.line.leaf, model, less)):
+            continue
         for n in c.line.path:
             less[(n, fm)] = less.get((n, fm), 0) + c.gpus
             less[(n, fa)] = less.get((n, fa), 0) + c.gpus
@@ -376,6 +375,15 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
     for v in taken:
         core.state.take(v, core.running[v].allocation)
     return (taken, found) if found is not None else None
+
+
+def _still_over(
+    q: Quota, over: dict[int, bool], leaf: int, model: str, less: dict[tuple[int, int], int]
+) -> bool:
+    ok = over.get(leaf)
+    if ok is None:
+        ok = over[leaf] = q.over_guarantee(leaf, model, less)
+    return ok
 
 
 _NOTHING: dict[tuple[int, int], int] = {}  # nothing taken away (never written)
