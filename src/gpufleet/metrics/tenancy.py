@@ -29,7 +29,8 @@ def tenancy_summary(rec: RunRecord, tenancy: Tenancy) -> dict[str, Any]:
     f = _PerJob(a, jobs.tenant.code_array(), leaf_by_code, last, lost)
     # A year is ~39 million jobs: each figure below is computed a slice of rows at a time,
     # and the whole-length arrays that a sum or a percentile needs exist one at a time.
-    total_gpu_s = float(f.whole(f.gpu_s).sum() + f.whole(f.lost_s).sum())
+    all_lost_s = f.whole(f.lost_s).sum()  # summed whole, then dropped: one at a time
+    total_gpu_s = float(f.whole(f.gpu_s).sum() + all_lost_s)
     fleet_gpus = rec.fleet.total_gpus
     members: dict[int, list[int]] = {}
     for leaf in set(leaf_by_code.tolist()):  # the leaves that have jobs
@@ -44,9 +45,9 @@ def tenancy_summary(rec: RunRecord, tenancy: Tenancy) -> dict[str, Any]:
             continue
         lut = np.zeros(outside + 1, bool)
         lut[members[node.id]] = True
-        mine = {i for i in preempts if lut[f.leaf(slice(i, i + 1))[0]]}
-        lost_g = f.gather(lut, f.lost_s)
-        used = float(f.gather(lut, f.gpu_s).sum() + lost_g.sum())
+        mine = {i for i in preempts if lut[f.leaf_of(i)]}
+        lost_g = f.gather(lut, f.lost_s).sum()
+        used = float(f.gather(lut, f.gpu_s).sum() + lost_g)
         w = f.gather(lut, f.wait, ran_only=True)
         groups.append(
             {
@@ -59,7 +60,7 @@ def tenancy_summary(rec: RunRecord, tenancy: Tenancy) -> dict[str, Any]:
                 "wait_p50_s": _percentile(w, 50),
                 "wait_p95_s": _percentile(w, 95),
                 "preempted_jobs": len(mine),
-                "lost_gpu_hours": float(lost_g.sum()) / 3600.0,
+                "lost_gpu_hours": float(lost_g) / 3600.0,
                 "pending": f.count(lut, PENDING),
                 "rejected": f.count(lut, REJECTED),
             }
@@ -76,7 +77,7 @@ def tenancy_summary(rec: RunRecord, tenancy: Tenancy) -> dict[str, Any]:
             # used nothing
             used_s = float(f.gather(lut, f.granted(g), began_only=True).sum())
             for i, s0, e0, _ in rec.preempted:
-                if lut[f.leaf(slice(i, i + 1))[0]]:
+                if lut[f.leaf_of(i)]:
                     used_s += (min(e0, g.end) - min(max(s0, g.start), g.end)) * a.gpus[i]
             used_h = used_s / 3600.0
             award_h = g.gpu_hours or g.gpus * (g.end - g.start) / 3600.0
@@ -94,7 +95,7 @@ def tenancy_summary(rec: RunRecord, tenancy: Tenancy) -> dict[str, Any]:
         "groups": groups,
         "grants": grants,
         "preempted_runs": len(rec.preempted),
-        "lost_gpu_hours": float(f.whole(f.lost_s).sum()) / 3600.0,
+        "lost_gpu_hours": float(all_lost_s) / 3600.0,
     }
 
 
@@ -129,9 +130,8 @@ class _PerJob:
         self.lost_at = np.fromiter(lost, np.int64, len(lost))
         self.lost_gpu_s = np.fromiter(lost.values(), np.float64, len(lost))
 
-    def leaf(self, rows: slice) -> np.ndarray:
-        out: np.ndarray = self.leaf_by_code[self.tenant[rows]]
-        return out
+    def leaf_of(self, i: int) -> int:
+        return int(self.leaf_by_code[self.tenant[i]])
 
     def ran_to(self, rows: slice) -> np.ndarray:
         end = self.a.end[rows]
@@ -162,8 +162,10 @@ class _PerJob:
 
         return of
 
-    def _mask(self, rows: slice, lut: np.ndarray, ran_only: bool, began_only: bool) -> np.ndarray:
-        mask = lut[self.leaf(rows)]
+    def _mask(
+        self, rows: slice, by_code: np.ndarray, ran_only: bool, began_only: bool
+    ) -> np.ndarray:
+        mask = by_code[self.tenant[rows]]
         state, start = self.a.state[rows], self.a.start[rows]
         if ran_only:
             mask &= ((state == COMPLETED) | (state == TIMEOUT)) & ~np.isnan(start)
@@ -183,22 +185,25 @@ class _PerJob:
         self, lut: np.ndarray, col: Column, *, ran_only: bool = False, began_only: bool = False
     ) -> np.ndarray:
         """`col` of the jobs whose leaf `lut` holds (that ran, or began), in job order."""
+        by_code = lut[self.leaf_by_code]  # whether each tenant code's leaf is held
         size = sum(
-            int(self._mask(rows, lut, ran_only, began_only).sum()) for rows in row_slices(self.n)
+            int(self._mask(rows, by_code, ran_only, began_only).sum())
+            for rows in row_slices(self.n)
         )
         out = np.empty(size)
         at = 0
         for rows in row_slices(self.n):
-            x = col(rows)[self._mask(rows, lut, ran_only, began_only)]
+            x = col(rows)[self._mask(rows, by_code, ran_only, began_only)]
             out[at : at + x.size] = x
             at += x.size
         return out
 
     def count(self, lut: np.ndarray, state: int | None = None) -> int:
         """Jobs whose leaf `lut` holds (in `state`, if given)."""
+        by_code = lut[self.leaf_by_code]
         total = 0
         for rows in row_slices(self.n):
-            mask = lut[self.leaf(rows)]
+            mask = by_code[self.tenant[rows]]
             if state is not None:
                 mask &= self.a.state[rows] == state
             total += int(mask.sum())
