@@ -141,14 +141,17 @@ class _Sums:
             (seg.tenant[owner], seg.group[owner], seg.place[owner], day + DAY_OFFSET),
             self.dims(seg),
         )
-        new = np.setdiff1d(key, self.rows)
-        if new.size:  # new rows, moved in among the old in key order with their sums
-            rows = np.union1d(self.rows, new)
-            at = np.searchsorted(rows, self.rows)
+        keys, inverse = np.unique(key, return_inverse=True)
+        at = np.searchsorted(self.rows, keys)
+        known = self.rows[np.minimum(at, self.rows.size - 1)] == keys if self.rows.size else at < 0
+        if not known.all():  # new rows, moved in among the old in key order with their sums
+            rows = np.sort(np.concatenate([self.rows, keys[~known]]), kind="stable")
+            old = np.searchsorted(rows, self.rows)
             gpu_seconds, jobs = np.zeros(rows.size), np.zeros(rows.size, np.int64)
-            gpu_seconds[at], jobs[at] = self.gpu_seconds, self.jobs
+            gpu_seconds[old], jobs[old] = self.gpu_seconds, self.jobs
             self.rows, self.gpu_seconds, self.jobs = rows, gpu_seconds, jobs
-        at = np.searchsorted(self.rows, key)
+            at = np.searchsorted(self.rows, keys)
+        at = at[inverse]
         # one piece after another, as np.bincount over all the pieces at once would add them
         np.add.at(self.gpu_seconds, at, seconds * seg.gpus[owner])
         np.add.at(self.jobs, at, first.astype(np.int64))
