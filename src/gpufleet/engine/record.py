@@ -158,15 +158,17 @@ class JobColumns(Sequence[JobFacts]):
         """The groups the jobs are accounted to, found a slice of rows at a time."""
         width = max(len(self.tenant.words), 1)
         group, tenant = self.group.code_array(), self.tenant.code_array()
-        keys, firsts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        pairs, first = np.zeros(0, np.int64), np.zeros(0, np.int64)
         for rows in row_slices(len(self)):
             key = group[rows].astype(np.int64) * width + tenant[rows]
-            distinct, first = np.unique(key, return_index=True)
-            keys.append(distinct)
-            firsts.append(first + rows.start)
-        # a pair's first occurrence in the slices, in order, is its first row
-        pairs, at = np.unique(np.concatenate(keys), return_index=True)
-        first = np.concatenate(firsts)[at]
+            new = np.setdiff1d(key, pairs)  # pairs not met in earlier slices
+            if new.size:  # their first rows: sort only the rows that hold them
+                mine = np.isin(key, new)
+                distinct, at = np.unique(key[mine], return_index=True)
+                pairs = np.concatenate([pairs, distinct])
+                first = np.concatenate([first, np.flatnonzero(mine)[at] + rows.start])
+        order = np.argsort(pairs)
+        pairs, first = pairs[order], first[order]
         names: list[str] = []
         seen: dict[str, int] = {}
         name_of = np.empty(len(pairs), np.int64)
