@@ -1,7 +1,8 @@
 """Memory of `gpufleet simulate --out DIR` phase by phase: where the peak RSS is made.
 
 Run: .venv/bin/python bench/rss_phases.py [--days 30] [--failures on] [--inference auto]
-     [--out /tmp/rss30] [--curve /tmp/rss30.csv]
+     [--out /tmp/rss30] [--curve /tmp/rss30.csv] [--save REC.pickle]
+     .venv/bin/python bench/rss_phases.py --record REC.pickle --repeat 12 [--out DIR]
 
 Runs the same steps as `gpufleet simulate --quiet --out DIR` (synthetic workload, the
 scenario's tenant tree, inference services and failures when switched on), in the same order
@@ -9,24 +10,34 @@ and writing the same files, and prints per phase its wall time, the RSS after it
 peak. Each phase's peak is the kernel's high-water mark (VmHWM), reset at the phase's start
 through /proc/self/clear_refs (Linux 4.0+), so it is exact, not sampled. `--curve` also writes
 VmRSS every 0.2 s with the phase running, as CSV (seconds, MiB, phase).
+
+`--save` pickles the record (with the tenant tree, services and replica plan) after the
+simulation; `--record` reads one instead of simulating, and `--repeat K` then lays its jobs K
+times end to end, copy c shifted by c windows: the output phase of a run K times as long
+(the 30-day run 12 times over is ~38.4 million jobs, a year's) in minutes instead of hours.
+The samples (utilization, queue) are not repeated.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from gpufleet.accounting.ledger import ledger_of
 from gpufleet.cli.base import DEFAULT_POLICY
 from gpufleet.cli.twin import _load_workload, _realism, _services, _with_replicas
+from gpufleet.engine.record import RunRecord
 from gpufleet.engine.sim import simulate
 from gpufleet.fleet.loader import load_fleet
 from gpufleet.metrics.summary import summarize
@@ -83,21 +94,11 @@ class Phases:
             self._curve.write_text("seconds,rss_mib,phase\n" + "\n".join(lines) + "\n")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--scenario", default="korea-2025")
-    ap.add_argument("--days", type=float, default=30.0)
-    ap.add_argument("--load", type=float, default=0.85)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--policy", default=DEFAULT_POLICY)
-    ap.add_argument("--failures", choices=("on", "off"), default="on")
-    ap.add_argument("--tenancy", default="auto")
-    ap.add_argument("--inference", default="auto")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/rss-phases"))
-    ap.add_argument("--curve", type=Path, default=None, help="write the RSS curve here (CSV)")
-    args = ap.parse_args()
-    ph = Phases(args.curve)
-    step: Callable[[str], Any] = ph.phase
+Run = tuple[int, float, float, int]
+
+
+def _simulate(args: argparse.Namespace, step: Callable[[str], Any]) -> tuple[Any, ...]:
+    """What `gpufleet simulate` does before its outputs: (record, tree, services, plan)."""
     with step("prepare"):
         fleet = load_fleet(args.scenario)
         tree = resolve_tenancy(args.tenancy, args.scenario, fleet)
@@ -117,6 +118,74 @@ def main() -> None:
             cancels=plan.cancels if plan is not None else (),
         )
         del jobs
+    return rec, tree, services, plan
+
+
+def _repeated(rec: RunRecord, k: int) -> RunRecord:
+    """`rec`'s jobs k times over, copy c's times shifted by c windows and its job ids by c
+    times (the largest id + 1); runs cut short, failure counts and lost work likewise."""
+    n, w = len(rec.jobs), rec.window
+    next_id = int(rec.jobs.ids().max()) + 1
+
+    def tiled(a: array[Any], step: float = 0) -> array[Any]:
+        x = np.frombuffer(a, a.typecode)
+        out = array(a.typecode)
+        out.frombytes(np.concatenate([x + c * step if step else x for c in range(k)]).tobytes())
+        return out
+
+    jobs = rec.jobs
+    jobs.id, jobs.submit, jobs.gpus = (
+        tiled(jobs.id, next_id),
+        tiled(jobs.submit, w),
+        tiled(jobs.gpus),
+    )
+    for labels in (jobs.tenant, jobs.group, jobs.kind):
+        labels.codes = tiled(labels.codes)
+    rec.start, rec.end = tiled(rec.start, w), tiled(rec.end, w)
+    rec.cluster, rec.n_domains = tiled(rec.cluster), tiled(rec.n_domains)
+    rec.n_blocks, rec.state = tiled(rec.n_blocks), tiled(rec.state)
+
+    def runs(xs: list[Run]) -> list[Run]:
+        return [(i + c * n, s + c * w, e + c * w, cl) for c in range(k) for i, s, e, cl in xs]
+
+    def by_job(d: dict[int, Any]) -> dict[int, Any]:
+        return {i + c * n: v for c in range(k) for i, v in d.items()}
+
+    rec.preempted, rec.failed = runs(rec.preempted), runs(rec.failed)
+    rec.preempted_by = rec.preempted_by * k
+    rec.failures, rec.planned = by_job(rec.failures), by_job(rec.planned)
+    rec.lost_gpu_s, rec.reasons = by_job(rec.lost_gpu_s), by_job(rec.reasons)
+    rec.window = k * w
+    return rec
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--scenario", default="korea-2025")
+    ap.add_argument("--days", type=float, default=30.0)
+    ap.add_argument("--load", type=float, default=0.85)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--policy", default=DEFAULT_POLICY)
+    ap.add_argument("--failures", choices=("on", "off"), default="on")
+    ap.add_argument("--tenancy", default="auto")
+    ap.add_argument("--inference", default="auto")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/rss-phases"))
+    ap.add_argument("--curve", type=Path, default=None, help="write the RSS curve here (CSV)")
+    ap.add_argument("--save", type=Path, default=None, help="pickle the record here")
+    ap.add_argument("--record", type=Path, default=None, help="a record pickled by --save")
+    ap.add_argument("--repeat", type=int, default=1, help="with --record: its jobs K times")
+    args = ap.parse_args()
+    ph = Phases(args.curve)
+    step: Callable[[str], Any] = ph.phase
+    if args.record is not None:
+        with step("load"):
+            rec, tree, services, plan = pickle.loads(args.record.read_bytes())
+            if args.repeat > 1:
+                rec = _repeated(rec, args.repeat)
+    else:
+        rec, tree, services, plan = _simulate(args, step)
+        if args.save is not None:
+            args.save.write_bytes(pickle.dumps((rec, tree, services, plan)))
     with step("summarize"):
         metrics = summarize(rec)
     if tree is not None:
