@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gpufleet.engine import record
 from gpufleet.engine.record import JobColumns, JobFacts
 from gpufleet.workload.job import Job
 
@@ -45,11 +47,26 @@ def test_no_jobs() -> None:
     assert len(JobColumns().ids()) == 0
 
 
-@given(st.lists(st.tuples(st.sampled_from(["", "g", "h", "t1"]), st.sampled_from(["t1", "t2"]))))
-def test_account_codes_match_a_loop(rows: list[tuple[str, str]]) -> None:
+@given(
+    st.lists(st.tuples(st.sampled_from(["", "g", "h", "t1"]), st.sampled_from(["t1", "t2"]))),
+    st.integers(1, 4),
+)
+def test_account_codes_match_a_loop(rows: list[tuple[str, str]], slice_rows: int) -> None:
+    """Whatever the slices the accounts are found in."""
     cols = JobColumns.of(Job(i, t, 0.0, 1, 1.0, group=g) for i, (g, t) in enumerate(rows))
-    names, code = cols.account_codes()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(record, "SLICE_ROWS", slice_rows)
+        names, code = cols.account_codes()
+        acc = cols.accounts()
     want = [g or t for g, t in rows]
     assert [names[c] for c in code.tolist()] == want
     assert names == list(dict.fromkeys(want))
     assert code.dtype == np.int64
+    assert acc.codes(cols, slice(1, 3)).tolist() == code[1:3].tolist()
+    some = np.arange(len(rows))[::-2]  # job indices, not a slice
+    assert acc.codes(cols, some).tolist() == code[some].tolist()
+
+
+def test_row_slices_cover_the_rows_in_order() -> None:
+    assert list(record.row_slices(5, 2)) == [slice(0, 2), slice(2, 4), slice(4, 5)]
+    assert list(record.row_slices(0, 2)) == []

@@ -15,7 +15,7 @@ fleet energy counts them), and host CPUs and switches are left out, as in the re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from gpufleet.accounting.prices import PriceTable
 from gpufleet.accounting.segments import Segments, record_segments
 from gpufleet.engine.record import RunRecord
+from gpufleet.errors import InvariantError
 from gpufleet.fleet.model import Fleet
 from gpufleet.report.energy import TCO2E_PER_MWH
 
@@ -74,24 +75,25 @@ def split_days(
     return owner, day, np.maximum(hi - lo, 0.0), offset == 0
 
 
-def build_ledger(seg: Segments, prices: PriceTable) -> pa.Table:
-    """The ledger of `seg`: one row per (tenant, group, site, GPU model, day) with GPU time.
+def build_ledger(seg: Segments | Iterable[Segments], prices: PriceTable) -> pa.Table:
+    """The ledger of `seg` (or of its chunks, which share their name tuples): one row per
+    (tenant, group, site, GPU model, day) with GPU time.
 
     `jobs` counts the segments that start on the row's day: a job crossing midnight counts
-    once, on its first day; a job preempted and re-queued counts once per run.
+    once, on its first day; a job preempted and re-queued counts once per run. Each row's
+    GPU-seconds are added in segment order, chunk after chunk, as one pass would add them.
     """
-    if len(seg) == 0:
+    chunks = [seg] if isinstance(seg, Segments) else seg
+    sums = _Sums()
+    named: Segments | None = None  # any chunk: they all carry the same names
+    for named in chunks:
+        if len(named):
+            sums.add(named)
+    if named is None or sums.rows.size == 0:
         return SCHEMA.empty_table()
-    owner, day, seconds, first = split_days(seg.start, seg.end)
-    day0 = int(day.min())
-    dims = (len(seg.tenants), len(seg.groups), len(seg.places), int(day.max()) - day0 + 1)
-    key = np.ravel_multi_index(
-        (seg.tenant[owner], seg.group[owner], seg.place[owner], day - day0), dims
-    )
-    rows, inverse = np.unique(key, return_inverse=True)
-    gpu_seconds = np.bincount(inverse, weights=seconds * seg.gpus[owner], minlength=rows.size)
-    jobs = np.bincount(inverse, weights=first, minlength=rows.size).astype(np.int64)
-    tenant, group, place, day_of = np.unravel_index(rows, dims)
+    seg = named
+    rows, gpu_seconds, jobs = sums.rows, sums.gpu_seconds, sums.jobs
+    tenant, group, place, day_of = np.unravel_index(rows, sums.dims(seg))
     tdp_kw = np.array([p.tdp_w / 1000.0 for p in seg.places])[place]
     pue = np.array([p.pue for p in seg.places])[place]
     energy_kwh = gpu_seconds / 3600.0 * tdp_kw * JOB_POWER_SHARE * pue
@@ -101,7 +103,7 @@ def build_ledger(seg: Segments, prices: PriceTable) -> pa.Table:
             "group": _names(seg.groups, group),
             "site": _names(tuple(p.site for p in seg.places), place),
             "gpu_model": _names(tuple(p.gpu_model for p in seg.places), place),
-            "day": pa.array(day_of + day0, pa.int32()),
+            "day": pa.array(day_of - DAY_OFFSET, pa.int32()),
             "jobs": pa.array(jobs, pa.int64()),
             "gpu_seconds": pa.array(gpu_seconds, pa.float64()),
             "cost_market_krw": pa.array(np.zeros(rows.size), pa.float64()),
@@ -111,6 +113,48 @@ def build_ledger(seg: Segments, prices: PriceTable) -> pa.Table:
         }
     )
     return price_ledger(table, prices)
+
+
+# Days are keyed from this offset, so that a key orders rows by (tenant, group, place, day)
+# without knowing the run's first and last days before the first chunk: 2^20 days (~2,900
+# years) either side of t = 0, and keys fit in int64 up to 2^42 (tenant, group, place)s.
+DAY_OFFSET = 1 << 20
+
+
+class _Sums:
+    """Ledger rows met so far (sorted keys) with their GPU-seconds and segment counts."""
+
+    def __init__(self) -> None:
+        self.rows = np.zeros(0, np.int64)
+        self.gpu_seconds = np.zeros(0)
+        self.jobs = np.zeros(0, np.int64)
+
+    @staticmethod
+    def dims(seg: Segments) -> tuple[int, int, int, int]:
+        return (len(seg.tenants), len(seg.groups), len(seg.places), 2 * DAY_OFFSET)
+
+    def add(self, seg: Segments) -> None:
+        owner, day, seconds, first = split_days(seg.start, seg.end)
+        if day.min() < -DAY_OFFSET or day.max() >= DAY_OFFSET:
+            raise InvariantError(f"ledger: days {day.min()}..{day.max()} out of range")
+        key = np.ravel_multi_index(
+            (seg.tenant[owner], seg.group[owner], seg.place[owner], day + DAY_OFFSET),
+            self.dims(seg),
+        )
+        keys, inverse = np.unique(key, return_inverse=True)
+        at = np.searchsorted(self.rows, keys)
+        known = self.rows[np.minimum(at, self.rows.size - 1)] == keys if self.rows.size else at < 0
+        if not known.all():  # new rows, moved in among the old in key order with their sums
+            rows = np.sort(np.concatenate([self.rows, keys[~known]]), kind="stable")
+            old = np.searchsorted(rows, self.rows)
+            gpu_seconds, jobs = np.zeros(rows.size), np.zeros(rows.size, np.int64)
+            gpu_seconds[old], jobs[old] = self.gpu_seconds, self.jobs
+            self.rows, self.gpu_seconds, self.jobs = rows, gpu_seconds, jobs
+            at = np.searchsorted(self.rows, keys)
+        at = at[inverse]
+        # one piece after another, as np.bincount over all the pieces at once would add them
+        np.add.at(self.gpu_seconds, at, seconds * seg.gpus[owner])
+        np.add.at(self.jobs, at, first.astype(np.int64))
 
 
 def _names(names: tuple[str, ...], codes: np.ndarray) -> pa.Array:

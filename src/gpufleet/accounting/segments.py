@@ -3,19 +3,21 @@
 A job has one segment per run: its last run (start..end in the record; a job still running
 when the record stops runs up to the record's last time), plus every run cut short by
 preemption (`RunRecord.preempted`) or by a failure (`RunRecord.failed`). Segments are flat
-numpy arrays so that a million jobs become a ledger in vectorised steps.
+numpy arrays so that a million jobs become a ledger in vectorised steps; a record's come in
+chunks of jobs so that a year's (~39 million) never exist at once.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gpufleet.engine.record import RunRecord
+from gpufleet.engine.record import RunRecord, row_slices
 from gpufleet.errors import ConfigError, InvariantError
 from gpufleet.fleet.model import Fleet
 
@@ -85,15 +87,11 @@ def record_end(rec: RunRecord) -> float:
     return max(times, default=0.0)
 
 
-def _record_arrays(rec: RunRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(job index, start, end, cluster) of every segment in the record."""
+def _cut_runs(rec: RunRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(job index, start, end, cluster) of every run cut short: by preemption, then by
+    failures."""
     n = len(rec.jobs)
-    start = np.frombuffer(rec.start, np.float64) if n else np.zeros(0)
-    end = np.frombuffer(rec.end, np.float64) if n else np.zeros(0)
-    cluster = np.frombuffer(rec.cluster, np.int32).astype(np.int64) if n else np.zeros(0, np.int64)
-    ran = np.flatnonzero(~np.isnan(start))
-    last_end = np.where(np.isnan(end[ran]), record_end(rec), end[ran])
-    pre = rec.preempted + rec.failed  # runs cut short: by preemption, then by failures
+    pre = rec.preempted + rec.failed
     p_job = np.array([p[0] for p in pre], np.int64)
     p_start = np.array([p[1] for p in pre], np.float64)
     p_end = np.array([p[2] for p in pre], np.float64)
@@ -105,35 +103,55 @@ def _record_arrays(rec: RunRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         raise InvariantError(
             f"RunRecord.preempted[{k}] = {pre[k]}: expected (job index, start <= end, cluster)"
         )
-    return (
-        np.concatenate([ran, p_job]),
-        np.concatenate([start[ran], p_start]),
-        np.concatenate([last_end, p_end]),
-        np.concatenate([cluster[ran], p_cluster]),
-    )
+    return p_job, p_start, p_end, p_cluster
 
 
-def record_segments(rec: RunRecord) -> Segments:
-    """Every segment of a run record: each started job's last run and its preempted runs."""
-    job, start, end, cluster = _record_arrays(rec)
+def record_segments(rec: RunRecord, size: int | None = None) -> Iterator[Segments]:
+    """Every segment of a run record, in order, in chunks: each started job's last run (in
+    job order, `size` rows of jobs a chunk, SLICE_ROWS by default), then the runs cut short
+    by preemption and by failures (one chunk), which are checked before the first chunk."""
+    cut = _cut_runs(rec)
     jobs = rec.jobs
-    tenants, tenant = encode(jobs.tenant.arrow())
-    # A job without a group is accounted to a group named after its tenant, as in metrics.
-    names, code = jobs.account_codes()
-    groups, group = encode(pc.take(pa.array(names, pa.string()), pa.array(code)))
-    gpus = jobs.gpu_counts()
+    n = len(jobs)
+    # tenants and groups as codes into their sorted names (so codes order like names)
+    tenants = tuple(sorted(jobs.tenant.words))
+    tenant_of = _sorted_codes(jobs.tenant.words)
+    acc = jobs.accounts()  # a job without a group is accounted to its tenant, as in metrics
+    groups = tuple(sorted(acc.names))
+    group_of = _sorted_codes(acc.names)
     places, of_cluster = fleet_places(rec.fleet)
-    return Segments(
-        tenant=tenant[job],
-        group=group[job],
-        place=of_cluster[cluster],
-        gpus=gpus[job],
-        start=start,
-        end=end,
-        tenants=tenants,
-        groups=groups,
-        places=places,
-    )
+    start = np.frombuffer(rec.start, np.float64) if n else np.zeros(0)
+    end = np.frombuffer(rec.end, np.float64) if n else np.zeros(0)
+    cluster = np.frombuffer(rec.cluster, np.int32) if n else np.zeros(0, np.int32)
+    gpus = np.frombuffer(jobs.gpus, np.int32) if n else np.zeros(0, np.int32)
+    tenant = jobs.tenant.code_array()
+    last = record_end(rec)  # where a job still running is cut
+
+    def chunk(job: np.ndarray, s: np.ndarray, e: np.ndarray, c: np.ndarray) -> Segments:
+        return Segments(
+            tenant=tenant_of[tenant[job]],
+            group=group_of[acc.codes(jobs, job)],
+            place=of_cluster[c],
+            gpus=gpus[job].astype(np.float64),
+            start=s,
+            end=e,
+            tenants=tenants,
+            groups=groups,
+            places=places,
+        )
+
+    for rows in row_slices(n, size):
+        ran = np.flatnonzero(~np.isnan(start[rows])) + rows.start
+        e = end[ran]
+        yield chunk(ran, start[ran], np.where(np.isnan(e), last, e), cluster[ran])
+    yield chunk(*cut)
+
+
+def _sorted_codes(words: list[str]) -> np.ndarray:
+    """Each word's index in the sorted words."""
+    remap = np.empty(len(words), np.int64)
+    remap[sorted(range(len(words)), key=lambda i: words[i])] = np.arange(len(words))
+    return remap
 
 
 def table_segments(jobs: pa.Table, fleet: Fleet, where: str) -> Segments:

@@ -25,6 +25,17 @@ from gpufleet.workload.job import Job
 PENDING, COMPLETED, TIMEOUT, REJECTED, CANCELLED, RUNNING = range(6)
 STATE_NAMES = ("pending", "completed", "timeout", "rejected", "cancelled", "running")
 
+# Rows the metrics and the ledger compute on at a time. A year is ~39 million rows: a
+# temporary per row for all of them at once is gigabytes, a slice of this many is a few MB.
+SLICE_ROWS = 1 << 18
+
+
+def row_slices(n: int, size: int | None = None) -> Iterator[slice]:
+    """Rows [0, n) as consecutive slices of `size` rows (SLICE_ROWS by default; none when n
+    is 0)."""
+    step = size or SLICE_ROWS
+    return (slice(lo, min(lo + step, n)) for lo in range(0, n, step))
+
 
 @dataclass(frozen=True, slots=True)
 class JobFacts:
@@ -58,10 +69,31 @@ class Labels:
     def __getitem__(self, i: int) -> str:
         return self.words[self.codes[i]]
 
+    def code_array(self) -> np.ndarray:
+        """The codes as an int32 array (a view, not a copy)."""
+        return np.frombuffer(self.codes, np.int32) if len(self.codes) else np.zeros(0, np.int32)
+
     def arrow(self, rows: slice = slice(None)) -> pa.Array:
         """The column (or its `rows`) as an Arrow string array, one string per row."""
-        codes = np.frombuffer(self.codes, np.int32) if len(self.codes) else np.zeros(0, np.int32)
-        return pc.take(pa.array(self.words, pa.string()), pa.array(codes[rows]))
+        return pc.take(pa.array(self.words, pa.string()), pa.array(self.code_array()[rows]))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Accounts:
+    """The groups jobs are accounted to: a job's group, or its tenant when it has none (the
+    rule of metrics and the ledger). `names` are in order of first appearance, as a loop over
+    the jobs would meet them; `codes` gives each job's index into them, a slice at a time."""
+
+    names: list[str]
+    pairs: np.ndarray  # sorted keys (group code x width + tenant code) that occur
+    name_of: np.ndarray  # index into names of each pair
+    width: int
+
+    def codes(self, jobs: JobColumns, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """The account code (int64) of each job of `rows` (a slice or job indices)."""
+        key = jobs.group.code_array()[rows].astype(np.int64) * self.width
+        key += jobs.tenant.code_array()[rows]
+        return self.name_of[np.searchsorted(self.pairs, key)]
 
 
 class JobColumns(Sequence[JobFacts]):
@@ -122,28 +154,37 @@ class JobColumns(Sequence[JobFacts]):
         """GPUs per job as float64 (the metrics multiply them with seconds)."""
         return np.frombuffer(self.gpus, np.int32).astype(np.float64) if len(self) else np.zeros(0)
 
-    def account_codes(self) -> tuple[list[str], np.ndarray]:
-        """(names, code per job) of the group each job is accounted to: its group, or its
-        tenant when it has none (the rule of metrics and the ledger). Names are in order of
-        first appearance, as a loop over the jobs would meet them."""
-        n = len(self)
-        if not n:
-            return [], np.zeros(0, np.int64)
-        width = len(self.tenant.words)
-        g = np.frombuffer(self.group.codes, np.int32).astype(np.int64)
-        t = np.frombuffer(self.tenant.codes, np.int32).astype(np.int64)
-        pairs, first, inverse = np.unique(g * width + t, return_index=True, return_inverse=True)
+    def accounts(self) -> Accounts:
+        """The groups the jobs are accounted to, found a slice of rows at a time."""
+        width = max(len(self.tenant.words), 1)
+        group, tenant = self.group.code_array(), self.tenant.code_array()
+        pairs, first = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        for rows in row_slices(len(self)):
+            key = group[rows].astype(np.int64) * width + tenant[rows]
+            new = np.setdiff1d(key, pairs)  # pairs not met in earlier slices
+            if new.size:  # their first rows: sort only the rows that hold them
+                mine = np.isin(key, new)
+                distinct, at = np.unique(key[mine], return_index=True)
+                pairs = np.concatenate([pairs, distinct])
+                first = np.concatenate([first, np.flatnonzero(mine)[at] + rows.start])
+        order = np.argsort(pairs)
+        pairs, first = pairs[order], first[order]
         names: list[str] = []
         seen: dict[str, int] = {}
-        to_name = np.empty(len(pairs), np.int64)
+        name_of = np.empty(len(pairs), np.int64)
         for k in np.argsort(first, kind="stable").tolist():
             p = int(pairs[k])
             name = self.group.words[p // width] or self.tenant.words[p % width]
             if name not in seen:
                 seen[name] = len(names)
                 names.append(name)
-            to_name[k] = seen[name]
-        return names, to_name[inverse.reshape(-1)]
+            name_of[k] = seen[name]
+        return Accounts(names, pairs, name_of, width)
+
+    def account_codes(self) -> tuple[list[str], np.ndarray]:
+        """(names, code per job) of `accounts()`, for every job at once."""
+        acc = self.accounts()
+        return acc.names, acc.codes(self)
 
 
 @dataclass(slots=True)

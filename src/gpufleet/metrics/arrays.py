@@ -11,7 +11,9 @@ from gpufleet.engine.record import RunRecord
 
 @dataclass(frozen=True, slots=True)
 class RunArrays:
-    """End state, start, end (NaN where none), submit time and GPUs of every job."""
+    """End state, start, end (NaN where none), submit time and GPUs of every job: views of
+    the record's arrays, no copies. GPUs stay int32; a product with float64 seconds is the
+    same as with the counts as floats."""
 
     state: np.ndarray
     start: np.ndarray
@@ -28,5 +30,5 @@ def run_arrays(rec: RunRecord) -> RunArrays:
         start=np.frombuffer(rec.start, dtype=np.float64) if n else np.zeros(0),
         end=np.frombuffer(rec.end, dtype=np.float64) if n else np.zeros(0),
         submit=jobs.submits(),
-        gpus=jobs.gpu_counts(),
+        gpus=np.frombuffer(jobs.gpus, np.int32) if n else np.zeros(0, np.int32),
     )

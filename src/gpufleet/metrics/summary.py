@@ -11,27 +11,33 @@ Definitions (also in docs/metrics.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from gpufleet.engine.record import COMPLETED, REJECTED, STATE_NAMES, TIMEOUT, RunRecord
-from gpufleet.metrics.arrays import run_arrays
+from gpufleet.engine.record import (
+    COMPLETED,
+    REJECTED,
+    STATE_NAMES,
+    TIMEOUT,
+    Accounts,
+    RunRecord,
+    row_slices,
+)
+from gpufleet.metrics.arrays import RunArrays, run_arrays
 
 BSLD_TAU = 10.0
 
 
 def _pcts(x: np.ndarray) -> dict[str, float]:
+    """Mean, percentiles and max of `x`, which it reorders (percentiles partition in place:
+    no copy of a year's waits)."""
     if x.size == 0:
         return {"mean": 0.0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
-    p50, p95, p99 = np.percentile(x, [50, 95, 99])
-    return {
-        "mean": float(x.mean()),
-        "p50": float(p50),
-        "p95": float(p95),
-        "p99": float(p99),
-        "max": float(x.max()),
-    }
+    mean, top = float(x.mean()), float(x.max())  # before the partition reorders x
+    p50, p95, p99 = np.percentile(x, [50, 95, 99], overwrite_input=True)
+    return {"mean": mean, "p50": float(p50), "p95": float(p95), "p99": float(p99), "max": top}
 
 
 def jain(values: list[float]) -> float:
@@ -46,45 +52,31 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
     """All headline metrics of a run as a JSON-ready dict."""
     jobs = rec.jobs
     n = len(jobs)
-    # A year is ~47 million jobs: the per-job arrays below are built in place where they can
-    # be, and the group codes first, so that their temporaries never coexist.
-    names, code = jobs.account_codes()
     a = run_arrays(rec)
-    state, start, end, submit, gpus = a.state, a.start, a.end, a.submit, a.gpus
+    state, end = a.state, a.end
     ran = ((state == COMPLETED) | (state == TIMEOUT)) & ~np.isnan(end)
-    wait = (start - submit)[ran]
-    jct = (end - submit)[ran]
-    run = (end - start)[ran]
-    bsld = np.maximum(1.0, jct / np.maximum(run, BSLD_TAU)) if ran.any() else np.zeros(0)
-    del run
     window = rec.window if rec.window > 0 else float(np.nanmax(end, initial=0.0))
-    total = rec.fleet.total_gpus
-    s = np.where(np.isnan(start), 0.0, start)
-    e = np.where(np.isnan(end), s, end)
-    busy_in_window = np.minimum(e, window)
-    busy_in_window -= np.minimum(s, window)
-    np.clip(busy_in_window, 0, None, out=busy_in_window)
-    busy_in_window *= gpus
-    busy_total = e
-    busy_total -= s
-    busy_total *= gpus
-    del s, e
-    if rec.failed:
-        # runs cut by a failure held their GPUs too (runs cut by preemption are not counted)
-        f = np.array(rec.failed, dtype=np.float64)
-        fi, fs, fe = f[:, 0].astype(np.int64), f[:, 1], f[:, 2]
-        in_w = np.clip(np.minimum(fe, window) - np.minimum(fs, window), 0, None) * gpus[fi]
-        busy_in_window += np.bincount(fi, weights=in_w, minlength=n)
-        busy_total += np.bincount(fi, weights=(fe - fs) * gpus[fi], minlength=n)
     makespan = float(np.nanmax(end, initial=0.0))
+    total = rec.fleet.total_gpus
+    # A year is ~47 million jobs: per-job figures are computed a slice at a time, and only
+    # one full-length array (what a sum or a percentile needs whole) lives at once.
+    acc = jobs.accounts()
+    k = len(acc.names)
+    n_of = np.zeros(k, np.int64)
+    for rows in row_slices(n):
+        n_of += np.bincount(acc.codes(jobs, rows), minlength=k)
+    busy = _busy(rec, a, window)
+    utilization = float(busy.sum() / (total * window)) if window > 0 else 0.0
+    window_of = _sums_by_account(rec, acc, busy)
+    del busy
+    busy = _busy(rec, a, None)
+    gpu_s = float(busy.sum())
+    hours_of = _sums_by_account(rec, acc, busy)
+    asks = (a.submit <= window) & ran
+    asked_of = _sums_by_account(rec, acc, busy, asks)
+    del busy, asks
     # per group (a job without one counts under its tenant), summed in job order
-    k = len(names)
-    hours = busy_total / 3600.0
-    n_of = np.bincount(code, minlength=k)
-    hours_of = np.bincount(code, weights=hours, minlength=k)
-    window_of = np.bincount(code, weights=busy_in_window / 3600.0, minlength=k)
-    asks = (submit <= window) & ran
-    asked_of = np.bincount(code[asks], weights=hours[asks], minlength=k)
+    names = acc.names
     groups: dict[str, dict[str, float]] = {
         name: {
             "jobs": int(n_of[c]),
@@ -109,12 +101,12 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
         "fleet_gpus": total,
         "window_days": window / 86400.0,
         "makespan_days": makespan / 86400.0,
-        "wait_s": _pcts(wait),
-        "jct_s": _pcts(jct),
-        "bounded_slowdown": _pcts(bsld),
-        "utilization": float(busy_in_window.sum() / (total * window)) if window > 0 else 0.0,
-        "utilization_makespan": float(busy_total.sum() / (total * makespan)) if makespan else 0.0,
-        "gpu_hours": float(busy_total.sum() / 3600.0),
+        "wait_s": _pcts(_of_ran(a, ran, _wait)),
+        "jct_s": _pcts(_of_ran(a, ran, _jct)),
+        "bounded_slowdown": _pcts(_of_ran(a, ran, _bsld)),
+        "utilization": utilization,
+        "utilization_makespan": gpu_s / (total * makespan) if makespan else 0.0,
+        "gpu_hours": gpu_s / 3600.0,
         "groups": dict(sorted(groups.items())),
         "jain_fairness": jain(ratios),
         "rejected": int((state == REJECTED).sum()),
@@ -124,4 +116,86 @@ def summarize(rec: RunRecord) -> dict[str, Any]:
         from gpufleet.metrics.reliability import reliability
 
         out["realism"] = reliability(rec)
+    return out
+
+
+def _wait(a: RunArrays, rows: slice) -> np.ndarray:
+    out: np.ndarray = a.start[rows] - a.submit[rows]
+    return out
+
+
+def _jct(a: RunArrays, rows: slice) -> np.ndarray:
+    out: np.ndarray = a.end[rows] - a.submit[rows]
+    return out
+
+
+def _bsld(a: RunArrays, rows: slice) -> np.ndarray:
+    run = a.end[rows] - a.start[rows]
+    out: np.ndarray = np.maximum(1.0, _jct(a, rows) / np.maximum(run, BSLD_TAU))
+    return out
+
+
+def _of_ran(
+    a: RunArrays, ran: np.ndarray, f: Callable[[RunArrays, slice], np.ndarray]
+) -> np.ndarray:
+    """`f` of the jobs that ran, in job order, built a slice of rows at a time."""
+    out = np.empty(int(ran.sum()))
+    at = 0
+    for rows in row_slices(len(ran)):
+        x = f(a, rows)[ran[rows]]
+        out[at : at + x.size] = x
+        at += x.size
+    return out
+
+
+def _busy(rec: RunRecord, a: RunArrays, window: float | None) -> np.ndarray:
+    """GPU-seconds each job held (inside [0, window] when given): its last run plus its runs
+    cut by a failure (runs cut by preemption are not counted)."""
+    extra = _failed_gpu_s(rec, a, window)
+    out = np.empty(len(a.state))
+    for rows in row_slices(out.size):
+        start, end = a.start[rows], a.end[rows]
+        s = np.where(np.isnan(start), 0.0, start)
+        e = np.where(np.isnan(end), s, end)
+        if window is None:
+            b = e
+            b -= s
+        else:
+            b = np.minimum(e, window)
+            b -= np.minimum(s, window)
+            np.clip(b, 0, None, out=b)
+        b *= a.gpus[rows]
+        out[rows] = b
+    if extra is not None:
+        out[extra[0]] += extra[1]
+    return out
+
+
+def _failed_gpu_s(
+    rec: RunRecord, a: RunArrays, window: float | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(jobs, GPU-seconds of each one's runs cut by a failure, summed in run order)."""
+    if not rec.failed:
+        return None
+    f = np.array(rec.failed, dtype=np.float64)
+    fi, fs, fe = f[:, 0].astype(np.int64), f[:, 1], f[:, 2]
+    if window is None:
+        held = (fe - fs) * a.gpus[fi]
+    else:
+        held = np.clip(np.minimum(fe, window) - np.minimum(fs, window), 0, None) * a.gpus[fi]
+    jobs, inverse = np.unique(fi, return_inverse=True)
+    return jobs, np.bincount(inverse, weights=held, minlength=jobs.size)
+
+
+def _sums_by_account(
+    rec: RunRecord, acc: Accounts, busy: np.ndarray, where: np.ndarray | None = None
+) -> np.ndarray:
+    """GPU-hours of `busy` (of the jobs `where` holds) per account, added in job order."""
+    out = np.zeros(len(acc.names))
+    for rows in row_slices(busy.size):
+        code = acc.codes(rec.jobs, rows)
+        hours = busy[rows] / 3600.0
+        if where is not None:
+            code, hours = code[where[rows]], hours[where[rows]]
+        np.add.at(out, code, hours)  # in order, as one bincount over all jobs would add
     return out
