@@ -4,7 +4,7 @@ A job has one segment per run: its last run (start..end in the record; a job sti
 when the record stops runs up to the record's last time), plus every run cut short by
 preemption (`RunRecord.preempted`) or by a failure (`RunRecord.failed`). Segments are flat
 numpy arrays so that a million jobs become a ledger in vectorised steps; a record's come in
-chunks of jobs so that a year's (~39 million) never exist at once.
+chunks of jobs so that a year's (~47 million) never exist at once.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from gpufleet.workload.job import Job
 PENDING, COMPLETED, TIMEOUT, REJECTED, CANCELLED, RUNNING = range(6)
 STATE_NAMES = ("pending", "completed", "timeout", "rejected", "cancelled", "running")
 
-# Rows the metrics and the ledger compute on at a time. A year is ~39 million rows: a
+# Rows the metrics and the ledger compute on at a time. A year is ~47 million rows: a
 # temporary per row for all of them at once is gigabytes, a slice of this many is a few MB.
 SLICE_ROWS = 1 << 18
 

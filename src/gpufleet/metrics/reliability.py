@@ -54,7 +54,7 @@ def reliability(rec: RunRecord) -> dict[str, Any]:
     n = len(rec.jobs)
     gpus = np.frombuffer(rec.jobs.gpus, np.int32) if n else np.zeros(0, np.int32)
     fleet = rec.fleet
-    # A year is ~39 million runs: they are read a chunk at a time; only the GPU-seconds of
+    # A year is ~47 million runs: they are read a chunk at a time; only the GPU-seconds of
     # each run are kept whole, for their sum.
     seg_gpu_s = np.empty(sum(idx.size for idx, _, _, _ in _segments(rec)))
     at, last_end = 0, 0.0

@@ -27,7 +27,7 @@ def tenancy_summary(rec: RunRecord, tenancy: Tenancy) -> dict[str, Any]:
     outside = len(tenancy.nodes)
     leaf_by_code = np.array([tenancy.leaf.get(w, outside) for w in jobs.tenant.words], np.int64)
     f = _PerJob(a, jobs.tenant.code_array(), leaf_by_code, last, lost)
-    # A year is ~39 million jobs: each figure below is computed a slice of rows at a time,
+    # A year is ~47 million jobs: each figure below is computed a slice of rows at a time,
     # and the whole-length arrays that a sum or a percentile needs exist one at a time.
     all_lost_s = f.whole(f.lost_s).sum()  # summed whole, then dropped: one at a time
     total_gpu_s = float(f.whole(f.gpu_s).sum() + all_lost_s)
