@@ -20,13 +20,8 @@ import resource
 from array import array
 from typing import Any
 
-from gpufleet.cli.base import DEFAULT_POLICY
-from gpufleet.cli.twin import _load_workload, _realism, _services, _with_replicas
-from gpufleet.engine.sim import simulate
-from gpufleet.fleet.loader import load_fleet
+from cli_run import add_run_arguments, prepare, run
 from gpufleet.metrics.summary import summarize
-from gpufleet.policy.registry import resolve
-from gpufleet.tenancy.loader import resolve_tenancy
 
 
 def digest(rec: Any, metrics: dict[str, Any]) -> str:
@@ -66,33 +61,10 @@ def digest(rec: Any, metrics: dict[str, Any]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--scenario", default="korea-2025")
-    ap.add_argument("--days", type=float, default=3.0)
-    ap.add_argument("--load", type=float, default=1.0)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--policy", default=DEFAULT_POLICY)
-    ap.add_argument("--failures", choices=("on", "off"), default="on")
-    ap.add_argument("--maintenance", choices=("on", "off"), default="off")
-    ap.add_argument("--tenancy", default="auto")
-    ap.add_argument("--inference", default="auto")
+    add_run_arguments(ap, days=3.0, load=1.0)
     args = ap.parse_args()
-    fleet = load_fleet(args.scenario)
-    tree = resolve_tenancy(args.tenancy, args.scenario, fleet)
-    services, tree = _services(args.inference, args.scenario, fleet, tree)
-    realism = _realism(args.failures, None, "off", args.maintenance)
-    jobs = _load_workload("synthetic", fleet, args.days, args.seed, args.load, None)
-    jobs, plan = _with_replicas(jobs, services, args.days)
-    cancels = plan.cancels if plan is not None else ()
-    rec = simulate(
-        fleet,
-        jobs,
-        resolve(args.policy, "topo-best-fit"),
-        window=args.days * 86400.0,
-        seed=args.seed,
-        tenancy=tree,
-        realism=realism,
-        cancels=cancels,
-    )
+    fleet, jobs, tree, _, plan, realism = prepare(args)
+    rec = run(args, fleet, jobs, tree, plan, realism)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"{digest(rec, summarize(rec))}  {len(rec.jobs):,} jobs, {rec.wall_seconds:.1f} s, "

@@ -34,16 +34,11 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from cli_run import add_run_arguments, prepare, run
 from gpufleet.accounting.ledger import ledger_of
-from gpufleet.cli.base import DEFAULT_POLICY
-from gpufleet.cli.twin import _load_workload, _realism, _services, _with_replicas
 from gpufleet.engine.record import RunRecord
-from gpufleet.engine.sim import simulate
-from gpufleet.fleet.loader import load_fleet
 from gpufleet.metrics.summary import summarize
-from gpufleet.policy.registry import resolve
 from gpufleet.report import files
-from gpufleet.tenancy.loader import resolve_tenancy
 
 
 def _status(field: str) -> float:
@@ -100,23 +95,9 @@ Run = tuple[int, float, float, int]
 def _simulate(args: argparse.Namespace, step: Callable[[str], Any]) -> tuple[Any, ...]:
     """What `gpufleet simulate` does before its outputs: (record, tree, services, plan)."""
     with step("prepare"):
-        fleet = load_fleet(args.scenario)
-        tree = resolve_tenancy(args.tenancy, args.scenario, fleet)
-        services, tree = _services(args.inference, args.scenario, fleet, tree)
-        realism = _realism(args.failures, None, "off")
-        jobs = _load_workload("synthetic", fleet, args.days, args.seed, args.load, None)
-        jobs, plan = _with_replicas(jobs, services, args.days)
+        fleet, jobs, tree, services, plan, realism = prepare(args)
     with step("simulate"):
-        rec = simulate(
-            fleet,
-            jobs,
-            resolve(args.policy, "topo-best-fit"),
-            window=args.days * 86400.0,
-            seed=args.seed,
-            tenancy=tree,
-            realism=realism,
-            cancels=plan.cancels if plan is not None else (),
-        )
+        rec = run(args, fleet, jobs, tree, plan, realism)
         del jobs
     return rec, tree, services, plan
 
@@ -161,14 +142,7 @@ def _repeated(rec: RunRecord, k: int) -> RunRecord:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--scenario", default="korea-2025")
-    ap.add_argument("--days", type=float, default=30.0)
-    ap.add_argument("--load", type=float, default=0.85)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--policy", default=DEFAULT_POLICY)
-    ap.add_argument("--failures", choices=("on", "off"), default="on")
-    ap.add_argument("--tenancy", default="auto")
-    ap.add_argument("--inference", default="auto")
+    add_run_arguments(ap, days=30.0, load=0.85)
     ap.add_argument("--out", type=Path, default=Path("/tmp/rss-phases"))
     ap.add_argument("--curve", type=Path, default=None, help="write the RSS curve here (CSV)")
     ap.add_argument("--save", type=Path, default=None, help="pickle the record here")

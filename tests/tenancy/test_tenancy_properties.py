@@ -136,18 +136,27 @@ def test_never_placed_where_the_data_class_forbids(jobs: list[Job], classes: lis
 
 
 @st.composite
-def owner_and_borrower(draw: st.DrawFn) -> list[Job]:
-    """b (no guarantee) floods the cluster; a (16 GPUs guaranteed) asks for 8 at a time."""
+def arrivals(
+    draw: st.DrawFn, borrowers: tuple[str, ...], sizes: tuple[int, ...], a_runtime: int, most: int
+) -> list[Job]:
+    """Jobs in submit order: `a` asks for 8 GPUs at a time (run times up to `a_runtime` s),
+    the `borrowers` for one of `sizes` (up to 2,000 s)."""
     jobs: list[Job] = []
     t = 0.0
-    for i in range(draw(st.integers(1, 30))):
+    for i in range(draw(st.integers(1, most))):
         t += draw(st.sampled_from([0.0, 1.0, 10.0, 100.0]))
-        if draw(st.booleans()):
-            jobs.append(Job(i, "a", t, 8, float(draw(st.integers(1, 500)))))
+        who = draw(st.sampled_from(("a", *borrowers)))
+        if who == "a":
+            jobs.append(Job(i, "a", t, 8, float(draw(st.integers(1, a_runtime)))))
         else:
-            gpus = draw(st.sampled_from([1, 2, 4, 8, 16]))
-            jobs.append(Job(i, "b", t, gpus, float(draw(st.integers(1, 2000)))))
+            gpus = draw(st.sampled_from(sizes))
+            jobs.append(Job(i, who, t, gpus, float(draw(st.integers(1, 2000)))))
     return jobs
+
+
+def owner_and_borrower() -> st.SearchStrategy[list[Job]]:
+    """b (no guarantee) floods the cluster; a (16 GPUs guaranteed) asks for 8 at a time."""
+    return arrivals(("b",), (1, 2, 4, 8, 16), 500, 30)
 
 
 @settings(deadline=None)
@@ -267,20 +276,8 @@ def _reclaims(jobs: list[Job], grace: float) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-@st.composite
-def borrowers_of_two_leaves(draw: st.DrawFn) -> list[Job]:
-    jobs: list[Job] = []
-    t = 0.0
-    for i in range(draw(st.integers(1, 40))):
-        t += draw(st.sampled_from([0.0, 1.0, 10.0, 100.0]))
-        who = draw(st.sampled_from(["a", "b1", "b2", "c"]))
-        gpus = 8 if who == "a" else draw(st.sampled_from([1, 2, 4, 8]))
-        jobs.append(Job(i, who, t, gpus, float(draw(st.integers(1, 2000)))))
-    return jobs
-
-
 @settings(deadline=None)
-@given(borrowers_of_two_leaves(), st.sampled_from([0.0, 30.0]))
+@given(arrivals(("b1", "b2", "c"), (1, 2, 4, 8), 2000, 40), st.sampled_from([0.0, 30.0]))
 def test_victim_search_decides_what_a_plain_walk_decides(jobs: list[Job], grace: float) -> None:
     _reclaims(jobs, grace)
 
