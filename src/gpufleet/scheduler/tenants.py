@@ -380,6 +380,8 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
 def _still_over(
     q: Quota, over: dict[int, bool], leaf: int, model: str, less: dict[tuple[int, int], int]
 ) -> bool:
+    """Is the leaf's line still over its guarantee with `less` taken away? Asked once per leaf
+    until the next victim is taken (which clears `over`)."""
     ok = over.get(leaf)
     if ok is None:
         ok = over[leaf] = q.over_guarantee(leaf, model, less)
