@@ -1,6 +1,7 @@
 """Benchmark: N synthetic jobs through korea-2025 with EASY backfill and topology-aware placement.
 
 Run: .venv/bin/python bench/bench_sim.py [--jobs 1000000] [--policy fifo+easy] [--tenancy auto]
+     [--setup-only]
 Prints generation time, simulation wall time, peak memory (RSS) and headline metrics. The
 workload is drawn into columns and each Job is built as the twin reads it, so building Jobs
 counts in the simulation time (before 2026-11-29 it counted in the generation time).
@@ -28,6 +29,9 @@ def main() -> None:
     ap.add_argument("--scenario", default="korea-2025")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tenancy", default="none", help="'none', 'auto' (the scenario's) or FILE")
+    ap.add_argument(
+        "--setup-only", action="store_true", help="stop before simulating (count the setup alone)"
+    )
     args = ap.parse_args()
     fleet = load_fleet(args.scenario)
     tree = resolve_tenancy(args.tenancy, args.scenario, fleet)
@@ -37,6 +41,9 @@ def main() -> None:
     window = jobs[-1].submit
     t0 = time.perf_counter()
     pol = resolve(args.policy, args.placement)
+    if args.setup_only:
+        print(f"setup: {len(jobs):,} jobs drawn over {window / 86400:.2f} days")
+        return
     rec = simulate(fleet, jobs, pol, window=window, seed=args.seed, tenancy=tree)
     sim = time.perf_counter() - t0
     m = summarize(rec)
