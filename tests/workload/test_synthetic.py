@@ -158,7 +158,7 @@ def _check_feasible(fleet: Fleet, jobs: list[Job]) -> None:
     for c in fleet.clusters:
         most = largest[c.gpu_model, c.site]
         most["domain"] = max(most["domain"], c.domain_gpus)
-        most["block"] = max(most["block"], min(c.block_domains, c.n_domains) * c.domain_gpus)
+        most["block"] = max(most["block"], c.block_gpus)
         most["any"] = max(most["any"], c.gpus)
     all_sites = tuple(s.id for s in fleet.sites)
     for j in jobs:
@@ -187,7 +187,7 @@ def _holds(cluster: Cluster, gpus: int, topology: str) -> bool:
     if topology == "domain":
         return gpus <= cluster.domain_gpus
     if topology == "block":
-        return gpus <= min(cluster.block_domains, cluster.n_domains) * cluster.domain_gpus
+        return gpus <= cluster.block_gpus
     return gpus <= cluster.gpus
 
 

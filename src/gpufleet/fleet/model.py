@@ -118,6 +118,11 @@ class Cluster:
         return -(-self.n_domains // self.block_domains)
 
     @property
+    def block_gpus(self) -> int:
+        """GPUs of its largest network block (a cluster smaller than a block is one)."""
+        return min(self.block_domains, self.n_domains) * self.domain_gpus
+
+    @property
     def n_nodes(self) -> int:
         return self.gpus // self.node_gpus
 
@@ -196,9 +201,7 @@ class Fleet:
             block_cluster=tuple(b_cluster),
             block_first_domain=tuple(b_first),
             block_n_domains=tuple(b_n),
-            cluster_block_gpus=tuple(
-                min(c.block_domains, c.n_domains) * c.domain_gpus for c in clusters
-            ),
+            cluster_block_gpus=tuple(c.block_gpus for c in clusters),
         )
 
     @property

@@ -21,8 +21,8 @@ How a trace is built (source tags [Sn] refer to docs/sources.md; [A] = assumptio
    without these owners) leaves `sites` empty, which means the same: anywhere. Each kind's
    GPU-hours are split over the pool's clusters it may use by their GPUs, and a job's size is
    drawn for one cluster, clipped to what that cluster holds (and, for the government pool,
-   to its model's per-project cap): every job fits where it was drawn for, and no set of
-   clusters is offered more work that only it can run than `load` x its GPUs (`_targets`).
+   to its model's per-project cap): every job fits where it was drawn for, so the work only a
+   set of clusters can run is at most what the set is offered (`_targets`).
 5. Jobs. Arrivals are one Poisson process modulated by hour of day and day of week [A]; each
    arrival picks a (stream, kind) cell with probability proportional to its job rate, then a
    tenant, a size, a run time and a time limit. The rate is set so that the expected GPU-hours
@@ -256,7 +256,7 @@ class _ModelStats:
 def _model_stats(clusters: Iterable[Cluster]) -> dict[str, _ModelStats]:
     stats: dict[str, _ModelStats] = {}
     for c in clusters:
-        block = min(c.block_domains, c.n_domains) * c.domain_gpus
+        block = c.block_gpus
         s = stats.get(c.gpu_model, _ModelStats(0, 0, 0, 0))
         stats[c.gpu_model] = _ModelStats(
             s.gpus + c.gpus,
@@ -464,7 +464,7 @@ def _targets(fleet: Fleet, plan: _StreamPlan, kind: str) -> list[_Target]:
         if c.gpu_model not in limit:
             continue
         most = min(c.gpus, _cap(fleet, c.gpu_model)) if capped else c.gpus
-        block = min(c.block_domains, c.n_domains) * c.domain_gpus
+        block = c.block_gpus
         weights: dict[int, float] = {}
         for gpus, w in plan.profiles[kind].sizes:
             g = min(gpus, most)
