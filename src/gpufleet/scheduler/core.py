@@ -553,7 +553,8 @@ class Scheduler:
         if blocked is None:
             return self._pass(now)
         head = self.pending.get(blocked[1])
-        if head is None:
+        if head is None or head.id in self.park_reason:
+            # gone, or parked on its quota since it blocked the pass: it is no head any more
             return self._pass(now)
         shape = self._job_shape[head.id]
         clusters = self._gate(head, shape, now)
