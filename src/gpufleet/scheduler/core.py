@@ -162,6 +162,13 @@ class Scheduler:
         self._holds: dict[int, list[int]] = {}
         self._claim_of: dict[int, tuple[int, str, int]] = {}  # claimer -> leaf, model, GPUs
         self._reclaim_at: dict[int, float] = {}  # job -> last reclaim attempt
+        # (cluster, topology) -> fewest GPUs no reclaim walk there made room for, valid
+        # while the free GPUs have not moved since `_no_victims_at` and no claim changed
+        self._no_victims: dict[tuple[int, str], int] = {}
+        self._no_victims_at = -1
+        # cluster -> ((its GPU returns, quota rises, claims epoch), most reclaim could free)
+        self._reach: dict[int, tuple[tuple[int, int, int], int]] = {}
+        self._claims_epoch = 0
         # per cluster and tenant leaf: running jobs that borrowed at start, in victim order
         # (by leaf, so that reclaim walks only the lines still over their guarantees)
         self._borrowers: list[dict[int, SortedList]] = [{} for _ in fleet.clusters]
@@ -847,6 +854,7 @@ class Scheduler:
         charge = None
         if self.quota is not None:
             if self._claims.pop(job.id, None) is not None or job.id in self._claim_of:
+                tenants.claims_changed(self)
                 tenants.release_holds(self, job.id)  # started: what it claimed goes back
             model = self._cluster_model[alloc.cluster]
             leaf = self._leaf[job.id]

@@ -102,6 +102,9 @@ class Quota:
         self._limits: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
         self._guarantees: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
         self.claimed: dict[tuple[int, int], int] = {}  # (node, flavor) -> GPUs being reclaimed
+        # Counts the starts that took a guaranteed node over its guarantee: while it stays, no
+        # line has gone over (reclaim could only have less to take).
+        self.rises = 0
         self.guaranteed_nodes = [
             (n.id, [self.fid[f] for f in n.guarantee]) for n in nodes if n.guarantee
         ]
@@ -302,9 +305,12 @@ class Quota:
         held = line.held
         borrowing = not held
         for row, f, q, _ in held:
-            if row[f] + gpus > q:
+            u = row[f]
+            if u + gpus > q:
                 borrowing = True
-                break
+                if u <= q:  # this start takes the node over its guarantee
+                    self.rises += 1
+                    break
         for row in line.rows:
             row[fm] += gpus
             row[fa] += gpus

@@ -8,7 +8,7 @@ on its own; they use the core's internals and run only on the core's thread.
 from __future__ import annotations
 
 import heapq
-import itertools
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -318,14 +318,64 @@ def models_in(core: Scheduler, shape: _Shape) -> set[str]:
 
 def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocation] | None:
     """The fewest reclaimable jobs on cluster `ci`, in victim order, that make `job` fit,
-    and where it will then go."""
+    and where it will then go.
+
+    A pass asks this for hundreds of waiting jobs, nearly always in vain, so two answers
+    are remembered. Which jobs may be taken depends on the cluster and the lines, not on who
+    asks, and most searches end on what the cluster could free at most (`reach`): free GPUs,
+    the borrowers of lines over their guarantees, jobs leaving for no claim. That bound can
+    grow only when GPUs of the cluster come back, a start takes a line over its guarantee
+    (`Quota.rises`) or a claim changes; until then a job larger than it cannot fit. A search
+    that walked the victims and still found no room holds while no GPU anywhere moves (the
+    walk reads exact usage), for any job of that topology at least as large.
+    """
+    q = core.quota
+    assert q is not None
+    state = core.state
+    memo = core._no_victims
+    if core._no_victims_at != state.moves:
+        memo.clear()
+        core._no_victims_at = state.moves
+    key = (ci, job.topology)
+    least = memo.get(key)
+    if least is not None and job.gpus >= least:
+        return None
+    known = core._reach.get(ci)
+    if (
+        known is not None
+        and known[1] < job.gpus
+        and known[0] == (state.cluster_returns[ci], q.rises, core._claims_epoch)
+    ):
+        return None
+    found, reach = _search_victims(core, job, ci)
+    if found is None:
+        # the search put back every GPU it tried: what it learnt holds from here
+        core._no_victims_at = state.moves
+        core._reach[ci] = ((state.cluster_returns[ci], q.rises, core._claims_epoch), reach)
+        if reach >= job.gpus:
+            memo[key] = job.gpus
+    return found
+
+
+def claims_changed(core: Scheduler) -> None:
+    """Jobs leaving for a claim are not taken for another: a new or finished claim changes
+    what a reclaim search can find."""
+    core._no_victims_at = -1
+    core._claims_epoch += 1
+
+
+def _search_victims(
+    core: Scheduler, job: Job, ci: int
+) -> tuple[tuple[list[int], Allocation] | None, int]:
+    """The search itself, and the most GPUs the cluster could free (or a bound above it)."""
     q = core.quota
     assert q is not None
     model = core._cluster_model[ci]
     fm, fa = q.fid[model], q.any
     free = core.state.cluster_free[ci]
-    if free + core._borrowed[ci] < job.gpus:
-        return None
+    bound = free + core._borrowed[ci]
+    if bound < job.gpus:
+        return None, bound
     evicting = core._evicting
     claimed = set().union(*core._claims.values()) if core._claims else set()
     # Only the borrowers of lines over their guarantee now can be taken (taking victims only
@@ -346,35 +396,63 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
             if not over[run.charge.line.leaf]:
                 reach += run.job.gpus
     if reach < job.gpus:
-        return None
-    borrowers = core._borrowers[ci]
+        return None, reach
     # Jobs already on their way out for a claim that no longer needs them (its job started
     # elsewhere or ended) come first: they cost nothing more. Then the lines over their
-    # guarantee, their borrowers merged in victim order.
+    # guarantee, their borrowers merged in victim order. Taking victims only brings lines
+    # down, so a line found back within its guarantee stays there for the rest of the
+    # search: its stream is dropped, not walked to the end.
     leaving.sort()
-    candidates = heapq.merge(*(borrowers[leaf] for leaf, o in over.items() if o))
+    lines = [leaf for leaf, o in over.items() if o]  # before `take` clears `over`
     less: dict[tuple[int, int], int] = {}
     taken: list[int] = []
     found: Allocation | None = None
-    for _, _, _, v in itertools.chain(leaving, candidates):
-        if v in taken or (v in evicting and v in claimed):
-            continue
-        c = core.running[v].charge
-        assert c is not None
-        if not (v in evicting or _still_over(q, over, c.line.leaf, model, less)):
-            continue
+    state, placement = core.state, core.policy.placement
+
+    def take(v: int, c: Charge) -> Allocation | None:
         for n in c.line.path:
             less[(n, fm)] = less.get((n, fm), 0) + c.gpus
             less[(n, fa)] = less.get((n, fa), 0) + c.gpus
         over.clear()  # lines sharing a node with the victim may now be within guarantee
-        core.state.release(v)
+        state.release(v)
         taken.append(v)
-        found = core.policy.placement(job.gpus, job.topology, (ci,), core.state, None)
+        return placement(job.gpus, job.topology, (ci,), state, None)
+
+    running = core.running
+    for _, _, _, v in leaving:
+        c = running[v].charge
+        assert c is not None
+        found = take(v, c)
         if found is not None:
             break
+    if found is None:
+        borrowers = core._borrowers[ci]
+        streams: list[tuple[tuple[int, float, int, int], int, Iterator[Any]]] = []
+        for leaf in lines:
+            it = iter(borrowers[leaf])
+            streams.append((next(it), leaf, it))
+        heapq.heapify(streams)
+        while streams:
+            entry, leaf, it = streams[0]
+            v = entry[3]
+            # a borrower already leaving was taken above, or leaves for another claim
+            if v not in evicting:
+                if not _still_over(q, over, leaf, model, less):
+                    heapq.heappop(streams)
+                    continue
+                c = running[v].charge
+                assert c is not None
+                found = take(v, c)
+                if found is not None:
+                    break
+            nxt = next(it, None)
+            if nxt is None:
+                heapq.heappop(streams)
+            else:
+                heapq.heapreplace(streams, (nxt, leaf, it))
     for v in taken:
-        core.state.take(v, core.running[v].allocation)
-    return (taken, found) if found is not None else None
+        state.take(v, running[v].allocation)
+    return ((taken, found) if found is not None else None), reach
 
 
 def _still_over(
@@ -422,6 +500,7 @@ def preempt(
             ends.add((at, v))
         out.append(Preempt(v, at, f"reclaimed for job {job.id} of {job.tenant}"))
     core._claims[job.id] = set(victims)
+    claims_changed(core)
     model = core._cluster_model[ci]
     q = core.quota
     assert q is not None
@@ -445,6 +524,7 @@ def claimed_starts(core: Scheduler, now: float) -> list[Decision]:
     out: list[Decision] = []
     for jid in sorted(j for j, vs in core._claims.items() if not vs):
         del core._claims[jid]
+        claims_changed(core)
         release_holds(core, jid)
         job = core.pending.get(jid)
         if job is None or jid in core.park_reason:
@@ -510,8 +590,8 @@ def forget(core: Scheduler, job_id: int) -> None:
         core._leaf.pop(job_id, None)
         if core._reclaim_at:
             core._reclaim_at.pop(job_id, None)
-        if core._claims:
-            core._claims.pop(job_id, None)  # its victims' evictions still run
+        if core._claims and core._claims.pop(job_id, None) is not None:
+            claims_changed(core)  # its victims' evictions still run
         if core._holds or core._claim_of:
             release_holds(core, job_id)
 
