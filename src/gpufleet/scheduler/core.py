@@ -169,6 +169,10 @@ class Scheduler:
         # cluster -> ((its GPU returns, quota rises, claims epoch), most reclaim could free)
         self._reach: dict[int, tuple[tuple[int, int, int], int]] = {}
         self._claims_epoch = 0
+        # GPU flavor -> leaf -> over its guarantee on that flavor, while Quota.crossings is
+        # `_over_at`
+        self._over_now: dict[int, dict[int, bool]] = {}
+        self._over_at = -1
         # per cluster and tenant leaf: running jobs that borrowed at start, in victim order
         # (by leaf, so that reclaim walks only the lines still over their guarantees)
         self._borrowers: list[dict[int, SortedList]] = [{} for _ in fleet.clusters]

@@ -105,6 +105,7 @@ class Quota:
         # Counts the starts that took a guaranteed node over its guarantee: while it stays, no
         # line has gone over (reclaim could only have less to take).
         self.rises = 0
+        self.crossings = 0  # the same, and the ends that brought one back within it
         self.guaranteed_nodes = [
             (n.id, [self.fid[f] for f in n.guarantee]) for n in nodes if n.guarantee
         ]
@@ -310,6 +311,7 @@ class Quota:
                 borrowing = True
                 if u <= q:  # this start takes the node over its guarantee
                     self.rises += 1
+                    self.crossings += 1
                     break
         for row in line.rows:
             row[fm] += gpus
@@ -328,6 +330,11 @@ class Quota:
         """Take back a start's charge; `ran_s` seconds of it were used."""
         line = c.line
         fm, fa, gpus = line.flavor, self.any, c.gpus
+        for row, f, q, _ in line.held:
+            u = row[f]
+            if u > q >= u - gpus:  # this end brings the node back within its guarantee
+                self.crossings += 1
+                break
         for row in line.rows:
             row[fm] -= gpus
             row[fa] -= gpus

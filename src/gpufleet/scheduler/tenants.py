@@ -382,10 +382,22 @@ def _search_victims(
     # brings lines down), and those already leaving. A busy cluster holds thousands of
     # borrowers, most on lines back within their guarantee: most searches end on the sum
     # of what they could free, and the rest walk only the lines still over.
+    # Whether a line is over its guarantee changes only when usage crosses one (rarely,
+    # against how often this is asked): kept per GPU model until `Quota.crossings` moves.
+    if core._over_at != q.crossings:
+        core._over_now.clear()
+        core._over_at = q.crossings
+    now_over = core._over_now.get(fm)
+    if now_over is None:
+        now_over = core._over_now[fm] = {}
     over: dict[int, bool] = {}  # leaf -> over its guarantee, with `less` taken away
     reach = free
     for leaf, gpus in core._borrowed_by[ci].items():
-        if over.setdefault(leaf, q.over_guarantee(leaf, model, _NOTHING)):
+        o = now_over.get(leaf)
+        if o is None:
+            o = now_over[leaf] = q.over_guarantee(leaf, model, _NOTHING)
+        over[leaf] = o
+        if o:
             reach += gpus
     leaving: list[tuple[int, float, int, int]] = []
     for v in evicting:
