@@ -19,6 +19,7 @@ operations, so its cost does not grow with the jobs that ran in the period.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,9 +40,9 @@ class FairShare:
         self.models = m = nf - 1  # the `any` flavor is last and is not a resource of its own
         self.hist = np.zeros((n, m))  # decayed GPU-seconds per (node, model)
         self._used = np.zeros((n, m))  # running GPUs per (node, model), as of the last recompute
-        # (leaf, flavor, +-GPUs, time) per start or end, flat: numpy reads a flat list of
-        # numbers several times faster than a list of tuples
-        self._log: list[float] = []
+        # (leaf, flavor, +-GPUs, time) per start or end, as flat doubles that numpy reads in
+        # place (converting a list of Python numbers cost more than the rest of a recompute)
+        self._log = array("d")
         self.last = 0.0
         self.next_at = 0.0  # the next recompute is due at this time
         self.ranks: list[int] = [0] * n
@@ -66,8 +67,8 @@ class FairShare:
         corr = np.zeros(n * m)
         if not self._log:
             return corr.reshape(n, m)
-        log = np.array(self._log, dtype=np.float64).reshape(-1, 4)
-        self._log = []
+        log = np.frombuffer(self._log, dtype=np.float64).reshape(-1, 4)
+        self._log = array("d")
         leaves = log[:, 0].astype(np.int64)
         rows = self._tree.paths[leaves]  # (events, depth), -1 past the root
         valid = rows >= 0
