@@ -277,10 +277,10 @@ def reclaim(
     q = core.quota
     if q is None or not q.tenancy.preemption.reclaim or job.id in core._claims:
         return
-    if core._reclaim_at.get(job.id) == now:
-        return
-    core._reclaim_at[job.id] = now
     leaf = core._leaf[job.id]
+    if not q.held_leaf[leaf] or core._reclaim_at.get(job.id) == now:
+        return  # no guarantee on its line (most tenants' jobs), or tried at this instant
+    core._reclaim_at[job.id] = now
     for ci in guaranteed_clusters(core, leaf, job.gpus, clusters):
         plan = victims_for(core, job, ci)
         if plan is not None:
