@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -207,9 +208,12 @@ def test_guaranteed_capacity_is_reached_within_the_grace_period(
 
 def _plain_victims(core: Scheduler, job: Job, ci: int) -> object:
     """Reclaim's victim search as a plain walk of the cluster's borrowers in victim order,
-    asking each one's line afresh (the oracle for `tenants.victims_for`)."""
+    asking each one's line afresh (the oracle for `tenants.victims_for`). It leaves the
+    free GPUs as it found them, and their counters too: the search it checks remembers
+    answers while they have not moved, and the oracle's trials must not make it forget."""
     q = core.quota
     assert q is not None
+    returns, moves = core.state.cluster_returns[ci], core.state.moves
     model = core.fleet.clusters[ci].gpu_model
     fm, fa = q.fid[model], q.any
     order = sorted(e for by_leaf in core._borrowers[ci].values() for e in by_leaf)
@@ -235,44 +239,63 @@ def _plain_victims(core: Scheduler, job: Job, ci: int) -> object:
             break
     for v in taken:
         core.state.take(v, core.running[v].allocation)
+    core.state.cluster_returns[ci], core.state.moves = returns, moves
     return (taken, found) if found is not None else None
 
 
-def _reclaims(jobs: list[Job], grace: float) -> tuple[int, int]:
-    """Simulate `a` (16 GPUs guaranteed) against b1 (4) and b2 in a group holding 8, and c
-    (8), on 32 GPUs: each victim search is checked against the plain walk. Borrowers whose
-    lines fell back within their guarantees stay on the cluster, unreclaimable. Returns
-    (searches, searches that found victims)."""
+def _reclaims(
+    jobs: list[Job],
+    grace: float,
+    fleet: Fleet | None = None,
+    held: tuple[int, int] = (8, 8),
+    probes: tuple[tuple[int, str], ...] = (),
+) -> tuple[int, int]:
+    """Simulate `a` (16 GPUs guaranteed) against b1 (4) and b2 in a group holding `held[0]`
+    (8), and c (`held[1]`, 8), on 32 GPUs (or `fleet`): each victim search is checked
+    against the plain walk. Borrowers whose lines fell back within their guarantees stay on
+    the cluster, unreclaimable. After every event a waiting job also asks, on every cluster,
+    for the (GPUs, topology) of `probes`, so that what the searches remember is asked about
+    in states the scheduler's own searches would not reach. Returns (searches, searches
+    that found victims)."""
     from unittest.mock import patch
 
     from gpufleet.scheduler import tenants
     from strategies import make_fleet
 
-    fleet = make_fleet(("c", "H100", 32, 8, 8, 4))
+    if fleet is None:
+        fleet = make_fleet(("c", "H100", 32, 8, 8, 4))
     tenancy = Tenancy.build(
         [
             Node(0, "root", -1, children=(1, 2, 5)),
             Node(1, "a", 0, guarantee={ANY: 16}, borrow=False),
-            Node(2, "g", 0, guarantee={ANY: 8}, children=(3, 4)),
+            Node(2, "g", 0, guarantee={ANY: held[0]}, children=(3, 4)),
             Node(3, "b1", 2, guarantee={ANY: 4}),
             Node(4, "b2", 2),
-            Node(5, "c", 0, guarantee={ANY: 8}),
+            Node(5, "c", 0, guarantee={ANY: held[1]}),
         ],
         preemption=PreemptionConfig(True, grace),
     )
     fast = tenants.victims_for
     counts = [0, 0]
 
-    def both(core: Scheduler, job: Job, ci: int) -> object:
+    def one(core: Scheduler, job: Job, ci: int) -> object:
         want = _plain_victims(core, job, ci)
         got = fast(core, job, ci)
-        assert got == want
+        assert got == want, (job, ci)
         counts[0] += 1
         counts[1] += got is not None
         return got
 
-    with patch.object(tenants, "victims_for", both):
-        simulate(fleet, jobs, resolve("fifo+easy"), tenancy=tenancy, check=lambda c, t: c.check())
+    def probe(core: Scheduler, t: float) -> None:
+        core.check()
+        waiting = [j for j in core.pending.values() if j.id in core._leaf]
+        if waiting:
+            for gpus, topology in probes:
+                for ci in range(len(fleet.clusters)):
+                    one(core, replace(waiting[0], gpus=gpus, topology=topology), ci)
+
+    with patch.object(tenants, "victims_for", one):
+        simulate(fleet, jobs, resolve("fifo+easy"), tenancy=tenancy, check=probe)
     return counts[0], counts[1]
 
 
@@ -282,6 +305,36 @@ def test_victim_search_decides_what_a_plain_walk_decides(jobs: list[Job], grace:
     _reclaims(jobs, grace)
 
 
+@st.composite
+def spread_arrivals(draw: st.DrawFn) -> list[Job]:
+    """Every tenant, any of the three topologies, sizes up to a block: on two clusters of
+    one model, usage on one moves the lines reclaim walks on the other."""
+    jobs: list[Job] = []
+    t = 0.0
+    for i in range(draw(st.integers(1, 120))):
+        t += draw(st.sampled_from([0.0, 1.0, 2.0, 10.0, 100.0]))
+        who = draw(st.sampled_from(("a", "a", "b1", "b2", "b2", "c")))
+        gpus = draw(st.sampled_from((8, 16) if who == "a" else (1, 3, 4, 8, 12)))
+        topology = draw(st.sampled_from(("domain", "block", "any")))
+        if topology == "domain":
+            gpus = min(gpus, 8)
+        runtime = float(draw(st.integers(1, 2000)))
+        jobs.append(Job(i, who, t, gpus, runtime, topology=topology))
+    return jobs
+
+
+@settings(deadline=None)
+@given(spread_arrivals(), st.sampled_from([0.0, 30.0]))
+def test_victim_search_matches_the_plain_walk_across_clusters_and_topologies(
+    jobs: list[Job], grace: float
+) -> None:
+    from strategies import make_fleet
+
+    fleet = make_fleet(("c1", "H100", 48, 8, 8, 2), ("c2", "H100", 16, 8, 8, 1))
+    probes = ((4, "domain"), (8, "domain"), (12, "block"), (16, "block"), (16, "any"))
+    _reclaims(jobs, grace, fleet, (24, 24), probes)
+
+
 def test_victim_search_finds_the_borrowers_of_a_full_cluster() -> None:
     """b1 and b2 fill the cluster (those beyond their group's 8 GPUs borrow); two end; `a`
     asks for 8 GPUs twice: the first start takes the free GPUs, the second a reclaim."""
@@ -289,3 +342,88 @@ def test_victim_search_finds_the_borrowers_of_a_full_cluster() -> None:
     jobs += [Job(8, "a", 100.0, 8, 100.0), Job(9, "a", 100.0, 8, 100.0)]
     searches, found = _reclaims(jobs, 30.0)
     assert (searches, found) == (1, 1)
+
+
+# ---- what a failed victim walk remembers is forgotten when more could be taken ----
+
+
+def _probed(jobs: list[Job], grace: float, probe: tuple[int, str]) -> dict[float, bool]:
+    """Run `jobs` on c1 (16 H100, two 8-GPU domains) and c2 (8 B200) for a (8 GPUs
+    guaranteed on any model), c (8), f (8) and d (none), asking after every event, with a
+    waiting job's tenant, for victims of the `probe` (GPUs, topology) on c1, and checking
+    every search against the plain walk. Returns, per event time, whether the probe found."""
+    from unittest.mock import patch
+
+    from gpufleet.scheduler import tenants
+    from strategies import make_fleet
+
+    fleet = make_fleet(("c1", "H100", 16, 8, 8, 2), ("c2", "B200", 8, 8, 8, 1))
+    tenancy = Tenancy.build(
+        [
+            Node(0, "root", -1, children=(1, 2, 3, 4)),
+            Node(1, "a", 0, guarantee={ANY: 8}),
+            Node(2, "c", 0, guarantee={ANY: 8}),
+            Node(3, "d", 0),
+            Node(4, "f", 0, guarantee={ANY: 8}),
+        ],
+        preemption=PreemptionConfig(True, grace),
+    )
+    fast = tenants.victims_for
+    seen: dict[float, bool] = {}
+
+    def one(core: Scheduler, job: Job, ci: int) -> object:
+        got = fast(core, job, ci)
+        assert got == _plain_victims(core, job, ci), (job, ci)
+        return got
+
+    def check(core: Scheduler, t: float) -> None:
+        core.check()
+        waiting = [j for j in core.pending.values() if j.tenant == "a"]
+        if waiting:
+            gpus, topology = probe
+            seen[t] = one(core, replace(waiting[0], gpus=gpus, topology=topology), 0) is not None
+
+    with patch.object(tenants, "victims_for", one):
+        simulate(fleet, jobs, resolve("fifo+easy"), tenancy=tenancy, check=check)
+    return seen
+
+
+def test_a_failed_walk_is_redone_when_usage_rises_elsewhere() -> None:
+    """c runs 8 B200 GPUs (its guarantee) and borrows 4 H100s beside d's 4 in c1's first
+    domain; f and d share the second. At 10 s the B200 job ends: c is back within its
+    guarantee and its H100 job cannot be taken, so at 20 s the walk takes d's two jobs and
+    frees no whole domain for `a`. At 30 s c starts 8 B200s again, nothing on c1 having
+    moved: c is over by 4 and the walk now frees the first domain (d's job and c's)."""
+    h100, b200 = ("H100",), ("B200",)
+    jobs = [
+        Job(0, "c", 0.0, 8, 10.0, models=b200),
+        Job(1, "c", 0.0, 4, 1000.0, models=h100),
+        Job(2, "d", 0.0, 4, 1000.0, models=h100),
+        Job(3, "f", 0.0, 4, 1000.0, models=h100),
+        Job(4, "d", 0.0, 4, 1000.0, models=h100),
+        Job(5, "a", 20.0, 8, 100.0, models=h100, topology="domain"),
+        Job(6, "c", 30.0, 8, 100.0, models=b200),
+    ]
+    seen = _probed(jobs, 0.0, (8, "domain"))
+    assert (seen[20.0], seen[30.0]) == (False, True)
+
+
+def test_a_failed_walk_is_redone_when_a_claim_ends() -> None:
+    """d fills c1 with two 4-GPU jobs beside f's 8 and c2 with an 8-GPU job. At 10 s `a`'s
+    first job (either model) claims d's two H100 jobs (300 s grace); at 20 s its second
+    (H100 only) finds nothing to take, as they leave for the claim. When c2 frees, the
+    first job starts there and its claim ends: d's jobs still leave and are free to take.
+    (c2 frees before 50 s: B200s run the job faster than the H100 it is sized for.)"""
+    h100, b200 = ("H100",), ("B200",)
+    jobs = [
+        Job(0, "d", 0.0, 4, 1000.0, models=h100),
+        Job(1, "d", 0.0, 4, 1000.0, models=h100),
+        Job(2, "f", 0.0, 8, 1000.0, models=h100),
+        Job(3, "d", 0.0, 8, 50.0, models=b200),
+        Job(4, "a", 10.0, 8, 100.0, models=("H100", "B200")),
+        Job(5, "a", 20.0, 8, 100.0, models=h100),
+    ]
+    seen = _probed(jobs, 300.0, (8, "any"))
+    freed = min(t for t in seen if t > 20.0)
+    assert freed < 50.0
+    assert (seen[10.0], seen[20.0], seen[freed]) == (False, False, True)

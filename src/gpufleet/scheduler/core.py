@@ -162,10 +162,9 @@ class Scheduler:
         self._holds: dict[int, list[int]] = {}
         self._claim_of: dict[int, tuple[int, str, int]] = {}  # claimer -> leaf, model, GPUs
         self._reclaim_at: dict[int, float] = {}  # job -> last reclaim attempt
-        # (cluster, topology) -> fewest GPUs no reclaim walk there made room for, valid
-        # while the free GPUs have not moved since `_no_victims_at` and no claim changed
-        self._no_victims: dict[tuple[int, str], int] = {}
-        self._no_victims_at = -1
+        # cluster -> ((its GPU returns, quota grows, claims epoch), topology -> fewest GPUs
+        # no reclaim walk there made room for): see `tenants.victims_for`
+        self._no_victims: dict[int, tuple[tuple[int, int, int], dict[str, int]]] = {}
         # cluster -> ((its GPU returns, quota rises, claims epoch), most reclaim could free)
         self._reach: dict[int, tuple[tuple[int, int, int], int]] = {}
         self._claims_epoch = 0

@@ -106,6 +106,9 @@ class Quota:
         # line has gone over (reclaim could only have less to take).
         self.rises = 0
         self.crossings = 0  # the same, and the ends that brought one back within it
+        # Counts the starts that left a guaranteed node over its guarantee (went or were
+        # over): while it stays, no node over its guarantee has more usage than before.
+        self.grows = 0
         self.guaranteed_nodes = [
             (n.id, [self.fid[f] for f in n.guarantee]) for n in nodes if n.guarantee
         ]
@@ -313,6 +316,8 @@ class Quota:
                     self.rises += 1
                     self.crossings += 1
                     break
+        if borrowing and held:
+            self.grows += 1
         for row in line.rows:
             row[fm] += gpus
             row[fa] += gpus

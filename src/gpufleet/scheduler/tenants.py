@@ -321,25 +321,33 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
     and where it will then go.
 
     A pass asks this for hundreds of waiting jobs, nearly always in vain, so two answers
-    are remembered. Which jobs may be taken depends on the cluster and the lines, not on who
-    asks, and most searches end on what the cluster could free at most (`reach`): free GPUs,
-    the borrowers of lines over their guarantees, jobs leaving for no claim. That bound can
-    grow only when GPUs of the cluster come back, a start takes a line over its guarantee
-    (`Quota.rises`) or a claim changes; until then a job larger than it cannot fit. A search
-    that walked the victims and still found no room holds while no GPU anywhere moves (the
-    walk reads exact usage), for any job of that topology at least as large.
+    are remembered per cluster. Which jobs may be taken depends on the cluster and the
+    lines, not on who asks, and many searches end on what the cluster could free at most
+    (`reach`): free GPUs, the borrowers of lines over their guarantees, jobs leaving for no
+    claim. That bound can grow only when GPUs of the cluster come back, a start takes a line
+    over its guarantee (`Quota.rises`) or a claim changes; until then a larger job cannot fit.
+
+    A search that walked every victim it could take and still found no room fails again
+    until GPUs of the cluster come back, a start adds usage to a node over its guarantee
+    (`Quota.grows`) or a claim changes. Between those, GPUs of the cluster are only taken,
+    the victims that appear belong to lines with no guarantee (taken by every walk), and no
+    node over its guarantee gains usage: a victim the later walk takes through a node was
+    preceded there by every earlier victim through that node, so the earlier walk took it
+    too. What the later walk frees is a subset of what the earlier one freed, and placements
+    find a fit whenever one exists, so a failure holds for jobs of that topology (or a
+    tighter one) at least as large.
     """
     q = core.quota
     assert q is not None
     state = core.state
-    memo = core._no_victims
-    if core._no_victims_at != state.moves:
-        memo.clear()
-        core._no_victims_at = state.moves
-    key = (ci, job.topology)
-    least = memo.get(key)
-    if least is not None and job.gpus >= least:
-        return None
+    key = (state.cluster_returns[ci], q.grows, core._claims_epoch)
+    failed = core._no_victims.get(ci)
+    if failed is not None and failed[0] == key:
+        least = failed[1]
+        for t in _LOOSER[job.topology]:
+            g = least.get(t)
+            if g is not None and job.gpus >= g:
+                return None
     known = core._reach.get(ci)
     if (
         known is not None
@@ -349,18 +357,27 @@ def victims_for(core: Scheduler, job: Job, ci: int) -> tuple[list[int], Allocati
         return None
     found, reach = _search_victims(core, job, ci)
     if found is None:
-        # the search put back every GPU it tried: what it learnt holds from here
-        core._no_victims_at = state.moves
-        core._reach[ci] = ((state.cluster_returns[ci], q.rises, core._claims_epoch), reach)
+        # the search put back every GPU it tried (counted as returns): key anew from here
+        returns = state.cluster_returns[ci]
+        core._reach[ci] = ((returns, q.rises, core._claims_epoch), reach)
         if reach >= job.gpus:
-            memo[key] = job.gpus
+            key = (returns, q.grows, core._claims_epoch)
+            failed = core._no_victims.get(ci)
+            if failed is None or failed[0] != key:
+                failed = core._no_victims[ci] = (key, {})
+            least = failed[1]
+            least[job.topology] = min(least.get(job.topology, job.gpus), job.gpus)
     return found
+
+
+# A job that fits with topology t also fits with every looser one (one domain is in one
+# block, which is in the cluster): a failure for a looser topology is one for t.
+_LOOSER = {"domain": ("domain", "block", "any"), "block": ("block", "any"), "any": ("any",)}
 
 
 def claims_changed(core: Scheduler) -> None:
     """Jobs leaving for a claim are not taken for another: a new or finished claim changes
     what a reclaim search can find."""
-    core._no_victims_at = -1
     core._claims_epoch += 1
 
 
