@@ -207,7 +207,8 @@ class Scheduler:
         self.running: dict[int, _Running] = {}
         self._shapes: dict[_ShapeKey, _Shape] = {}
         self._job_shape: dict[int, _Shape] = {}
-        # per cluster: (planned end, job id) of its running jobs, for shadow times
+        # per cluster: (planned end, job id, its allocation's parts) of its running jobs, for
+        # shadow times (the parts ride along: a walk then never looks a running job up)
         self._ends: list[SortedList] = [SortedList() for _ in fleet.clusters]
         self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
         # (gpus, topology, models, ref model, sites) of jobs the fleet can hold
@@ -290,7 +291,7 @@ class Scheduler:
         planned_s = self._planned(job, ci)
         planned = start + planned_s
         run = self.running[job.id] = _Running(job, allocation, start, planned)
-        self._ends[ci].add((planned, job.id))
+        self._ends[ci].add((planned, job.id, allocation.parts))
         if self.quota is not None:
             # usage counts as it did (limits may be over after a tree change: then new work
             # of that tenant waits until usage falls)
@@ -428,7 +429,7 @@ class Scheduler:
         self.state.release(job_id)
         ci = run.allocation.cluster
         self.site_watts[self._site_of[ci]] -= run.job.gpus * self._gpu_watts[ci]
-        self._ends[ci].remove((run.planned_end, job_id))
+        self._ends[ci].remove((run.planned_end, job_id, run.allocation.parts))
         self._dirty.add(ci)
         if self.quota is not None:
             c = run.charge
@@ -867,7 +868,7 @@ class Scheduler:
             if self._fair is not None:
                 self._fair.started(leaf, charge.line.flavor, job.gpus, now)
         self.running[job.id] = _Running(job, alloc, now, planned, charge)
-        self._ends[alloc.cluster].add((planned, job.id))
+        self._ends[alloc.cluster].add((planned, job.id, alloc.parts))
         return Start(job.id, alloc, duration, timed_out)
 
     # -- EASY backfill --------------------------------------------------------------------
@@ -943,7 +944,7 @@ class Scheduler:
     ) -> tuple[tuple[float, int], _Reservation] | None:
         """The first planned end on cluster `ci`, before `bound`, after which the head fits
         there (as the whole walk would find it), with the plan it gives."""
-        fleet, state, running = self.fleet, self.state, self.running
+        fleet, state = self.fleet, self.state
         free, block_free, domain_block = state.free, state.block_free, fleet.domain_block
         whole = g <= fleet.clusters[ci].domain_gpus  # one domain can hold the head
         blocks = topo != "domain"
@@ -952,11 +953,11 @@ class Scheduler:
         bgain: dict[int, int] = {}
         gain = 0
         bound_t, bound_j = bound
-        for planned, jid in self._ends[ci]:
+        for planned, jid, held in self._ends[ci]:
             if planned > bound_t or (planned == bound_t and jid >= bound_j):
                 return None
             hit_domain = hit_block = -1
-            for d, n in running[jid].allocation.parts:
+            for d, n in held:
                 f = overlay[d] = overlay.get(d, free[d]) + n
                 gain += n
                 if whole and f >= g and hit_domain < 0:

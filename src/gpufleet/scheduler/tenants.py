@@ -524,9 +524,10 @@ def preempt(
             continue  # an orphan of an earlier claim: it already leaves, and sooner
         core._evicting[v] = at
         if run.planned_end > at:
-            ends.remove((run.planned_end, v))
+            parts = run.allocation.parts
+            ends.remove((run.planned_end, v, parts))
             run.planned_end = at
-            ends.add((at, v))
+            ends.add((at, v, parts))
         out.append(Preempt(v, at, f"reclaimed for job {job.id} of {job.tenant}"))
     core._claims[job.id] = set(victims)
     claims_changed(core)
