@@ -209,11 +209,11 @@ def test_guaranteed_capacity_is_reached_within_the_grace_period(
 def _plain_victims(core: Scheduler, job: Job, ci: int) -> object:
     """Reclaim's victim search as a plain walk of the cluster's borrowers in victim order,
     asking each one's line afresh (the oracle for `tenants.victims_for`). It leaves the
-    free GPUs as it found them, and their counters too: the search it checks remembers
-    answers while they have not moved, and the oracle's trials must not make it forget."""
+    free GPUs as it found them, and the cluster's count of returns too: the search it checks
+    remembers answers until GPUs come back, and the oracle's trials must not make it forget."""
     q = core.quota
     assert q is not None
-    returns, moves = core.state.cluster_returns[ci], core.state.moves
+    returns = core.state.cluster_returns[ci]
     model = core.fleet.clusters[ci].gpu_model
     fm, fa = q.fid[model], q.any
     order = sorted(e for by_leaf in core._borrowers[ci].values() for e in by_leaf)
@@ -239,7 +239,7 @@ def _plain_victims(core: Scheduler, job: Job, ci: int) -> object:
             break
     for v in taken:
         core.state.take(v, core.running[v].allocation)
-    core.state.cluster_returns[ci], core.state.moves = returns, moves
+    core.state.cluster_returns[ci] = returns
     return (taken, found) if found is not None else None
 
 

@@ -40,7 +40,6 @@ class AllocationState:
         "free",
         "held",
         "levels",
-        "moves",
     )
 
     def __init__(self, fleet: Fleet) -> None:
@@ -54,9 +53,6 @@ class AllocationState:
             [{} for _ in range(c.domain_gpus + 1)] for c in fleet.clusters
         ]
         self.held: dict[int, Allocation] = {}
-        # Counts every take and release: a cache of something derived from the free GPUs
-        # stays valid while this has not moved.
-        self.moves = 0
         # Counts releases per cluster: while it stays, a cluster's free GPUs have only shrunk.
         self.cluster_returns: list[int] = [0] * len(fleet.clusters)
         # levels[c]: bit f is set when some domain of cluster c has exactly f free GPUs, so the
@@ -76,7 +72,6 @@ class AllocationState:
             raise InvariantError(f"job {job_id} already holds GPUs")
         self._move(alloc, -1)
         self.held[job_id] = alloc
-        self.moves += 1
 
     def release(self, job_id: int) -> Allocation:
         """Return the GPUs held by `job_id` to the free pool."""
@@ -84,7 +79,6 @@ class AllocationState:
         if alloc is None:
             raise InvariantError(f"job {job_id} holds no GPUs")
         self._move(alloc, +1)
-        self.moves += 1
         self.cluster_returns[alloc.cluster] += 1
         return alloc
 
