@@ -388,22 +388,34 @@ def _probed(jobs: list[Job], grace: float, probe: tuple[int, str]) -> dict[float
     return seen
 
 
+def _jobs(*rows: tuple[object, ...]) -> list[Job]:
+    """Jobs numbered in order from (tenant, submit, GPUs, run time, "model ...", topology?)."""
+    out = []
+    for i, (tenant, submit, gpus, runtime, models, *topology) in enumerate(rows):
+        assert isinstance(tenant, str) and isinstance(models, str)
+        assert isinstance(submit, float) and isinstance(gpus, int) and isinstance(runtime, float)
+        topo = str(topology[0]) if topology else "any"
+        out.append(
+            Job(i, tenant, submit, gpus, runtime, models=tuple(models.split()), topology=topo)
+        )
+    return out
+
+
 def test_a_failed_walk_is_redone_when_usage_rises_elsewhere() -> None:
     """c runs 8 B200 GPUs (its guarantee) and borrows 4 H100s beside d's 4 in c1's first
     domain; f and d share the second. At 10 s the B200 job ends: c is back within its
     guarantee and its H100 job cannot be taken, so at 20 s the walk takes d's two jobs and
     frees no whole domain for `a`. At 30 s c starts 8 B200s again, nothing on c1 having
     moved: c is over by 4 and the walk now frees the first domain (d's job and c's)."""
-    h100, b200 = ("H100",), ("B200",)
-    jobs = [
-        Job(0, "c", 0.0, 8, 10.0, models=b200),
-        Job(1, "c", 0.0, 4, 1000.0, models=h100),
-        Job(2, "d", 0.0, 4, 1000.0, models=h100),
-        Job(3, "f", 0.0, 4, 1000.0, models=h100),
-        Job(4, "d", 0.0, 4, 1000.0, models=h100),
-        Job(5, "a", 20.0, 8, 100.0, models=h100, topology="domain"),
-        Job(6, "c", 30.0, 8, 100.0, models=b200),
-    ]
+    jobs = _jobs(
+        ("c", 0.0, 8, 10.0, "B200"),
+        ("c", 0.0, 4, 1000.0, "H100"),
+        ("d", 0.0, 4, 1000.0, "H100"),
+        ("f", 0.0, 4, 1000.0, "H100"),
+        ("d", 0.0, 4, 1000.0, "H100"),
+        ("a", 20.0, 8, 100.0, "H100", "domain"),
+        ("c", 30.0, 8, 100.0, "B200"),
+    )
     seen = _probed(jobs, 0.0, (8, "domain"))
     assert (seen[20.0], seen[30.0]) == (False, True)
 
@@ -414,15 +426,14 @@ def test_a_failed_walk_is_redone_when_a_claim_ends() -> None:
     (H100 only) finds nothing to take, as they leave for the claim. When c2 frees, the
     first job starts there and its claim ends: d's jobs still leave and are free to take.
     (c2 frees before 50 s: B200s run the job faster than the H100 it is sized for.)"""
-    h100, b200 = ("H100",), ("B200",)
-    jobs = [
-        Job(0, "d", 0.0, 4, 1000.0, models=h100),
-        Job(1, "d", 0.0, 4, 1000.0, models=h100),
-        Job(2, "f", 0.0, 8, 1000.0, models=h100),
-        Job(3, "d", 0.0, 8, 50.0, models=b200),
-        Job(4, "a", 10.0, 8, 100.0, models=("H100", "B200")),
-        Job(5, "a", 20.0, 8, 100.0, models=h100),
-    ]
+    jobs = _jobs(
+        ("d", 0.0, 4, 1000.0, "H100"),
+        ("d", 0.0, 4, 1000.0, "H100"),
+        ("f", 0.0, 8, 1000.0, "H100"),
+        ("d", 0.0, 8, 50.0, "B200"),
+        ("a", 10.0, 8, 100.0, "H100 B200"),
+        ("a", 20.0, 8, 100.0, "H100"),
+    )
     seen = _probed(jobs, 300.0, (8, "any"))
     freed = min(t for t in seen if t > 20.0)
     assert freed < 50.0
