@@ -388,7 +388,7 @@ def _search_victims(
     q = core.quota
     assert q is not None
     model = core._cluster_model[ci]
-    fm, fa = q.fid[model], q.any
+    fm = q.fid[model]
     free = core.state.cluster_free[ci]
     bound = free + core._borrowed[ci]
     if bound < job.gpus:
@@ -432,56 +432,116 @@ def _search_victims(
     # down, so a line found back within its guarantee stays there for the rest of the
     # search: its stream is dropped, not walked to the end.
     leaving.sort()
-    lines = [leaf for leaf, o in over.items() if o]  # before `take` clears `over`
-    less: dict[tuple[int, int], int] = {}
-    taken: list[int] = []
-    found: Allocation | None = None
-    state, placement = core.state, core.policy.placement
+    order = _victim_order(core, ci, leaving, [leaf for leaf, o in over.items() if o], over)
+    # Most searches fail. Whether the job could fit with every victim gone is a matter of
+    # counts (a domain, a block or the cluster with enough GPUs), read without moving any
+    # GPU; only when it could are the victims released one by one to find the fewest.
+    if not _could_fit(core, job, ci, order):
+        return None, reach
+    return _walk(core, job, ci, order), reach
 
-    def take(v: int, c: Charge) -> Allocation | None:
+
+def _victim_order(
+    core: Scheduler,
+    ci: int,
+    leaving: list[tuple[int, float, int, int]],
+    lines: list[int],
+    over: dict[int, bool],
+) -> list[int]:
+    """Every job a walk on cluster `ci` would take, in the order it takes them, had no
+    prefix of them made room already: the jobs leaving for no claim, then the borrowers of
+    the `lines` over their guarantees while their line stays over."""
+    q = core.quota
+    assert q is not None
+    model = core._cluster_model[ci]
+    fm, fa = q.fid[model], q.any
+    running, evicting = core.running, core._evicting
+    less: dict[tuple[int, int], int] = {}
+    order: list[int] = []
+
+    def count(v: int) -> None:
+        c = running[v].charge
+        assert c is not None
         for n in c.line.path:
             less[(n, fm)] = less.get((n, fm), 0) + c.gpus
             less[(n, fa)] = less.get((n, fa), 0) + c.gpus
         over.clear()  # lines sharing a node with the victim may now be within guarantee
+        order.append(v)
+
+    for _, _, _, v in leaving:
+        count(v)
+    borrowers = core._borrowers[ci]
+    streams: list[tuple[tuple[int, float, int, int], int, Iterator[Any]]] = []
+    for leaf in lines:
+        it = iter(borrowers[leaf])
+        streams.append((next(it), leaf, it))
+    heapq.heapify(streams)
+    while streams:
+        entry, leaf, it = streams[0]
+        v = entry[3]
+        # a borrower already leaving was taken above, or leaves for another claim
+        if v not in evicting:
+            if not _still_over(q, over, leaf, model, less):
+                heapq.heappop(streams)
+                continue
+            count(v)
+        nxt = next(it, None)
+        if nxt is None:
+            heapq.heappop(streams)
+        else:
+            heapq.heapreplace(streams, (nxt, leaf, it))
+    return order
+
+
+def _could_fit(core: Scheduler, job: Job, ci: int, order: list[int]) -> bool:
+    """Could `job` fit on cluster `ci` once all of `order` have gone? By counts alone: every
+    placement of a topology needs a domain, a block or the cluster with that many GPUs free
+    (a necessary condition; the walk decides the rest)."""
+    state, fleet, running = core.state, core.fleet, core.running
+    g = job.gpus
+    freed: dict[int, int] = {}
+    total = 0
+    for v in order:
+        for d, n in running[v].allocation.parts:
+            freed[d] = freed.get(d, 0) + n
+            total += n
+    if job.topology == "domain":
+        if g > fleet.clusters[ci].domain_gpus:
+            return False
+        if state.levels[ci] >> g:
+            return True
+        free = state.free
+        return any(free[d] + n >= g for d, n in freed.items())
+    if job.topology == "block":
+        if g > fleet.cluster_block_gpus[ci]:
+            return False
+        block_free, domain_block = state.block_free, fleet.domain_block
+        gained: dict[int, int] = {}
+        for d, n in freed.items():
+            b = domain_block[d]
+            gained[b] = gained.get(b, 0) + n
+        if any(block_free[b] + n >= g for b, n in gained.items()):
+            return True
+        return any(block_free[b] >= g for b in fleet.cluster_blocks(ci))
+    return state.cluster_free[ci] + total >= g
+
+
+def _walk(
+    core: Scheduler, job: Job, ci: int, order: list[int]
+) -> tuple[list[int], Allocation] | None:
+    """Release `order` one job at a time until `job` fits; put every GPU back."""
+    state, placement, running = core.state, core.policy.placement, core.running
+    taken: list[int] = []
+    found: Allocation | None = None
+    for v in order:
         state.release(v)
         taken.append(v)
-        return placement(job.gpus, job.topology, (ci,), state, None)
-
-    running = core.running
-    for _, _, _, v in leaving:
-        c = running[v].charge
-        assert c is not None
-        found = take(v, c)
+        found = placement(job.gpus, job.topology, (ci,), state, None)
         if found is not None:
             break
-    if found is None:
-        borrowers = core._borrowers[ci]
-        streams: list[tuple[tuple[int, float, int, int], int, Iterator[Any]]] = []
-        for leaf in lines:
-            it = iter(borrowers[leaf])
-            streams.append((next(it), leaf, it))
-        heapq.heapify(streams)
-        while streams:
-            entry, leaf, it = streams[0]
-            v = entry[3]
-            # a borrower already leaving was taken above, or leaves for another claim
-            if v not in evicting:
-                if not _still_over(q, over, leaf, model, less):
-                    heapq.heappop(streams)
-                    continue
-                c = running[v].charge
-                assert c is not None
-                found = take(v, c)
-                if found is not None:
-                    break
-            nxt = next(it, None)
-            if nxt is None:
-                heapq.heappop(streams)
-            else:
-                heapq.heapreplace(streams, (nxt, leaf, it))
     for v in taken:
         state.take(v, running[v].allocation)
-    return ((taken, found) if found is not None else None), reach
+    return (taken, found) if found is not None else None
 
 
 def _still_over(
