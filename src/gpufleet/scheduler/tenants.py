@@ -289,10 +289,18 @@ def reclaim(
 
 
 def guaranteed_clusters(
-    core: Scheduler, leaf: int, gpus: int, clusters: tuple[int, ...]
+    core: Scheduler,
+    leaf: int,
+    gpus: int,
+    clusters: tuple[int, ...],
+    within: list[str] | None = None,
 ) -> tuple[int, ...]:
     """The clusters (in order) whose GPU model the leaf's guarantees cover for `gpus` more
-    GPUs: asked once per model, as a job may list dozens of clusters of a few models."""
+    GPUs: asked once per model, as a job may list dozens of clusters of a few models (not
+    at all when the caller knows the models covered, `within`)."""
+    if within is not None:
+        model_of = core._cluster_model
+        return tuple(ci for ci in clusters if model_of[ci] in within)
     q = core.quota
     assert q is not None
     model_of = core._cluster_model
@@ -698,7 +706,12 @@ def merged_keys(core: Scheduler, jobs: list[Job]) -> dict[int, OrderKey]:
 
 
 def guaranteed_start(
-    core: Scheduler, job: Job, clusters: tuple[int, ...], now: float, out: list[Decision]
+    core: Scheduler,
+    job: Job,
+    clusters: tuple[int, ...],
+    now: float,
+    out: list[Decision],
+    within: list[str] | None = None,
 ) -> bool:
     """A new job within its guarantees behind a blocked job: start it now, or reclaim for it.
 
@@ -706,12 +719,13 @@ def guaranteed_start(
     its guarantees does not wait behind another tenant's borrowing job (nor that job's
     reservation); it starts on free GPUs if they fit it, else it reclaims borrowed ones. A
     blocked job that is itself within its guarantees keeps its place and its reservation.
-    Returns True when the job started.
+    Returns True when the job started. `within`: the models its guarantees cover now, when
+    the caller has asked already.
     """
     blocked = core._blocked
     if blocked is None or blocked[1] == job.id or head_holds_order(core, now):
         return False
-    mine = guaranteed_clusters(core, core._leaf[job.id], job.gpus, clusters)
+    mine = guaranteed_clusters(core, core._leaf[job.id], job.gpus, clusters, within)
     if not mine:
         return False
     alloc = core._place(job, mine, None)
@@ -821,27 +835,27 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
         for _, jid in found[:GUARANTEE_SCAN]:
             job = core.pending[jid]
             shape = core._job_shape[jid]
-            models = models_in(core, shape)
-            if not any(q.guaranteed(leaf, m, job.gpus) for m in models):
+            within = [m for m in models_in(core, shape) if q.guaranteed(leaf, m, job.gpus)]
+            if not within:
                 break  # this tenant is at its guarantee: its later jobs are too
-            if not everyone and not newly_guaranteed(q, leaf, job.gpus, models, before):
+            if not everyone and not newly_guaranteed(q, leaf, job.gpus, within, before):
                 continue  # within its guarantees before these releases too: tried then
             clusters = core._gate(job, shape, now)
             if clusters is None:
                 continue  # parked on its limits
-            if not guaranteed_start(core, job, clusters, now, out) and job.id not in core._claims:
+            started = guaranteed_start(core, job, clusters, now, out, within)
+            if not started and job.id not in core._claims:
                 break  # neither started nor claimed: later jobs of this tenant would not be
 
 
 def newly_guaranteed(
-    q: Quota, leaf: int, gpus: int, models: set[str], before: dict[tuple[int, int], int]
+    q: Quota, leaf: int, gpus: int, within: list[str], before: dict[tuple[int, int], int]
 ) -> bool:
-    """Did the releases that led to this sweep bring `gpus` GPUs of one of `models` within
-    the guarantees of the leaf's line? (At some guarantee, usage before them left no room.)
-    A job already within them before was looked at then, on arrival or by an earlier sweep."""
-    for m in models:
-        if not q.guaranteed(leaf, m, gpus):
-            continue
+    """Did the releases that led to this sweep bring `gpus` GPUs of one of the models
+    `within` (those the leaf's guarantees now cover for them) within the guarantees of its
+    line? (At some guarantee, usage before them left no room.) A job already within them
+    before was looked at then, on arrival or by an earlier sweep."""
+    for m in within:
         for n, f, g_n in q.guarantees(leaf, q.fid[m]):
             b = before.get((n, f))
             if b is not None and b + gpus > g_n:
