@@ -440,7 +440,7 @@ def _search_victims(
     # down, so a line found back within its guarantee stays there for the rest of the
     # search: its stream is dropped, not walked to the end.
     leaving.sort()
-    order = _victim_order(core, ci, leaving, [leaf for leaf, o in over.items() if o], over)
+    order = _victim_order(core, ci, leaving, over)
     # Most searches fail. Whether the job could fit with every victim gone is a matter of
     # counts (a domain, a block or the cluster with enough GPUs), read without moving any
     # GPU; only when it could are the victims released one by one to find the fewest.
@@ -453,12 +453,13 @@ def _victim_order(
     core: Scheduler,
     ci: int,
     leaving: list[tuple[int, float, int, int]],
-    lines: list[int],
     over: dict[int, bool],
 ) -> list[int]:
     """Every job a walk on cluster `ci` would take, in the order it takes them, had no
-    prefix of them made room already: the jobs leaving for no claim, then the borrowers of
-    the `lines` over their guarantees while their line stays over."""
+    prefix of them made room already: the jobs `leaving` for no claim, then the borrowers
+    of the lines `over` their guarantees while their line stays over (`over` is reused as
+    the cache of that question, cleared at each victim)."""
+    lines = [leaf for leaf, o in over.items() if o]
     q = core.quota
     assert q is not None
     model = core._cluster_model[ci]
