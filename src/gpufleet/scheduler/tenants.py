@@ -298,22 +298,27 @@ def guaranteed_clusters(
     """The clusters (in order) whose GPU model the leaf's guarantees cover for `gpus` more
     GPUs: asked once per model, as a job may list dozens of clusters of a few models (not
     at all when the caller knows the models covered, `within`)."""
-    if within is not None:
+    split = core._by_model.get(clusters)
+    if split is None:
+        if len(core._by_model) >= 4096:  # power caps can make many subsets: stay bounded
+            core._by_model.clear()
         model_of = core._cluster_model
-        return tuple(ci for ci in clusters if model_of[ci] in within)
-    q = core.quota
-    assert q is not None
+        models = dict.fromkeys(model_of[ci] for ci in clusters)
+        split = core._by_model[clusters] = {
+            m: tuple(ci for ci in clusters if model_of[ci] == m) for m in models
+        }
+    if within is None:
+        q = core.quota
+        assert q is not None
+        within = [m for m in split if q.guaranteed(leaf, m, gpus)]
+    if not within:
+        return ()
+    if len(within) == 1:
+        return split.get(within[0], ())
+    if all(m in within for m in split):
+        return clusters
     model_of = core._cluster_model
-    covered: dict[str, bool] = {}
-    out = []
-    for ci in clusters:
-        m = model_of[ci]
-        ok = covered.get(m)
-        if ok is None:
-            ok = covered[m] = q.guaranteed(leaf, m, gpus)
-        if ok:
-            out.append(ci)
-    return tuple(out)
+    return tuple(ci for ci in clusters if model_of[ci] in within)
 
 
 def models_in(core: Scheduler, shape: _Shape) -> set[str]:
@@ -457,43 +462,46 @@ def _victim_order(
 ) -> list[int]:
     """Every job a walk on cluster `ci` would take, in the order it takes them, had no
     prefix of them made room already: the jobs `leaving` for no claim, then the borrowers
-    of the lines `over` their guarantees while their line stays over (`over` is reused as
-    the cache of that question, cleared at each victim)."""
-    lines = [leaf for leaf, o in over.items() if o]
+    of the lines `over` their guarantees while their line stays over.
+
+    Only a line's guarantees decide whether it is over, so only they are counted down as
+    victims are taken (`less`), and each head's line is asked afresh: a victim may bring
+    any line sharing a guaranteed node with it back within its guarantee.
+    """
     q = core.quota
     assert q is not None
-    model = core._cluster_model[ci]
-    fm, fa = q.fid[model], q.any
     running, evicting = core.running, core._evicting
     less: dict[tuple[int, int], int] = {}
     order: list[int] = []
-
-    def count(v: int) -> None:
+    for _, _, _, v in leaving:
         c = running[v].charge
         assert c is not None
-        for n in c.line.path:
-            less[(n, fm)] = less.get((n, fm), 0) + c.gpus
-            less[(n, fa)] = less.get((n, fa), 0) + c.gpus
-        over.clear()  # lines sharing a node with the victim may now be within guarantee
+        g = c.gpus
+        for _, f, _, n in c.line.held:
+            less[(n, f)] = less.get((n, f), 0) + g
         order.append(v)
-
-    for _, _, _, v in leaving:
-        count(v)
     borrowers = core._borrowers[ci]
     streams: list[tuple[tuple[int, float, int, int], int, Iterator[Any]]] = []
-    for leaf in lines:
-        it = iter(borrowers[leaf])
-        streams.append((next(it), leaf, it))
+    for leaf, o in over.items():
+        if o:
+            it = iter(borrowers[leaf])
+            streams.append((next(it), leaf, it))
     heapq.heapify(streams)
     while streams:
         entry, leaf, it = streams[0]
         v = entry[3]
         # a borrower already leaving was taken above, or leaves for another claim
         if v not in evicting:
-            if not _still_over(q, over, leaf, model, less):
-                heapq.heappop(streams)
+            c = running[v].charge
+            assert c is not None
+            held = c.line.held
+            if held and not any(row[f] - less.get((n, f), 0) > g for row, f, g, n in held):
+                heapq.heappop(streams)  # the line is back within its guarantees: for good
                 continue
-            count(v)
+            g = c.gpus
+            for _, f, _, n in held:
+                less[(n, f)] = less.get((n, f), 0) + g
+            order.append(v)
         nxt = next(it, None)
         if nxt is None:
             heapq.heappop(streams)
@@ -551,17 +559,6 @@ def _walk(
     for v in taken:
         state.take(v, running[v].allocation)
     return (taken, found) if found is not None else None
-
-
-def _still_over(
-    q: Quota, over: dict[int, bool], leaf: int, model: str, less: dict[tuple[int, int], int]
-) -> bool:
-    """Is the leaf's line still over its guarantee with `less` taken away? Asked once per leaf
-    until the next victim is taken (which clears `over`)."""
-    ok = over.get(leaf)
-    if ok is None:
-        ok = over[leaf] = q.over_guarantee(leaf, model, less)
-    return ok
 
 
 _NOTHING: dict[tuple[int, int], int] = {}  # nothing taken away (never written)
