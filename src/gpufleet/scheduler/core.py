@@ -182,13 +182,14 @@ class Scheduler:
         # Waiting jobs (not parked) of tenants with a guarantee on their line, per leaf, and
         # whether usage fell on such a line since the last pass (then they are looked at).
         self._gq: dict[int, SortedList] = {}
+        self._gq_by_mask: dict[int, list[int]] = {}  # `Quota.path_mask` -> leaves of `_gq`, sorted
         self._gq_gpus: dict[int, int] = {}  # GPUs asked -> how many jobs in `_gq` ask that
         self._gq_most = 0  # the largest key of `_gq_gpus` (0 when empty)
         self._gsweep = False
         self._cset_models: dict[int, set[str]] = {}  # candidate set -> its GPU models
         # candidate clusters -> GPU model -> those of that model, in order
         self._by_model: dict[tuple[int, ...], dict[str, tuple[int, ...]]] = {}
-        self._fell: set[int] = set()  # nodes whose usage fell since the last sweep
+        self._fell = 0  # the bits (`Quota.gbit`) of the nodes whose usage fell since the last sweep
         self._fell_before: dict[tuple[int, int], int] = {}  # (node, flavor) -> usage before
         self._head_verdict: tuple[int, float, bool] | None = None
         self._sweep_at = 0
@@ -1045,3 +1046,9 @@ class Scheduler:
                 sizes[g] = sizes.get(g, 0) + 1
         if sizes != self._gq_gpus or self._gq_most != max(sizes, default=0):
             raise InvariantError("sizes of the jobs sweeps watch out of date")
+        if self.quota is not None:
+            masks: dict[int, list[int]] = {}
+            for leaf in sorted(self._gq):
+                masks.setdefault(self.quota.path_mask[leaf], []).append(leaf)
+            if masks != self._gq_by_mask:
+                raise InvariantError("tenants sweeps watch, by guaranteed nodes, out of date")

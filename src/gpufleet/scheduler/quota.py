@@ -112,6 +112,10 @@ class Quota:
         self.guaranteed_nodes = [
             (n.id, [self.fid[f] for f in n.guarantee]) for n in nodes if n.guarantee
         ]
+        # one bit per guaranteed node, and per node the bits of the guaranteed nodes on its
+        # line: sweeps select tenants by these masks instead of by sets of nodes
+        self.gbit = {n: 1 << i for i, (n, _) in enumerate(self.guaranteed_nodes)}
+        self.path_mask = [sum(self.gbit.get(p, 0) for p in tenancy.path[x.id]) for x in nodes]
         # nodes with a guarantee somewhere on their line (their jobs may reclaim)
         self.held_leaf = [any(nodes[n].guarantee for n in tenancy.path[x.id]) for x in nodes]
 
@@ -216,14 +220,19 @@ class Quota:
                 return False
         return True
 
-    def full_guarantees(self) -> set[int]:
-        """Nodes none of whose guarantees has a GPU of room (counting reclaims under way)."""
-        used, claimed = self.used, self.claimed
-        return {
-            n
-            for n, flavors in self.guaranteed_nodes
-            if all(used[n][f] + claimed.get((n, f), 0) >= self.guar[n][f] for f in flavors)
-        }
+    def full_guarantees(self) -> int:
+        """The bits (`gbit`) of the nodes none of whose guarantees has a GPU of room
+        (counting reclaims under way)."""
+        used, claimed, guar, gbit = self.used, self.claimed, self.guar, self.gbit
+        full = 0
+        for n, flavors in self.guaranteed_nodes:
+            row, g = used[n], guar[n]
+            if claimed:
+                if all(row[f] + claimed.get((n, f), 0) >= g[f] for f in flavors):
+                    full |= gbit[n]
+            elif all(row[f] >= g[f] for f in flavors):
+                full |= gbit[n]
+        return full
 
     def claim(self, leaf: int, model: str, gpus: int) -> None:
         """Count (negative `gpus`: stop counting) GPUs a reclaim under way will bring."""

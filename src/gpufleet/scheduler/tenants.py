@@ -8,8 +8,10 @@ on its own; they use the core's internals and run only on the core's thread.
 from __future__ import annotations
 
 import heapq
+from bisect import insort
 from collections.abc import Iterator
 from dataclasses import replace
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedList
@@ -249,7 +251,7 @@ def release_charge(core: Scheduler, c: Charge, ran: float) -> None:
         for row, f, g_n, n in line.held:
             after = row[f] + claimed.get((n, f), 0) if claimed else row[f]
             if after < g_n and g_n - (after + gpus) < most:
-                core._fell.add(n)
+                core._fell |= q.gbit[n]
                 core._gsweep = True
                 before = core._fell_before.get((n, f), -1)
                 if before < after + gpus:
@@ -764,6 +766,7 @@ def watch(core: Scheduler, job_id: int) -> None:
         found = core._gq.get(leaf)
         if found is None:
             found = core._gq[leaf] = SortedList()
+            insort(core._gq_by_mask.setdefault(core.quota.path_mask[leaf], []), leaf)
         found.add((core._key[job_id], job_id))
         sizes = core._gq_gpus
         g = core._job_shape[job_id].gpus
@@ -779,6 +782,12 @@ def unwatch(core: Scheduler, job_id: int, key: OrderKey, gpus: int) -> None:
         found.remove((key, job_id))
         if not found:
             del core._gq[leaf]  # type: ignore[arg-type]
+            assert core.quota is not None and leaf is not None
+            mask = core.quota.path_mask[leaf]
+            group = core._gq_by_mask[mask]
+            group.remove(leaf)
+            if not group:
+                del core._gq_by_mask[mask]
         sizes = core._gq_gpus
         left = sizes[gpus] - 1
         if left:
@@ -799,7 +808,7 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
     Only tenants under a node whose usage fell are looked at, and only while the job they
     wait behind is not itself within its guarantees."""
     fell = core._fell
-    core._fell = set()
+    core._fell = 0
     before = core._fell_before
     core._fell_before = {}
     everyone = core._sweep_all
@@ -810,18 +819,19 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
         return
     q = core.quota
     assert q is not None
-    path = q.tenancy.path
     # A job is within its guarantees only if every guarantee on its line has room: lines
-    # through a full one are skipped (most of them, on a busy fleet).
+    # through a full one are skipped (most of them, on a busy fleet). Tenants are taken by
+    # the guaranteed nodes on their line (`Quota.path_mask`), in leaf order.
     full = q.full_guarantees()
-    fell -= full
+    fell &= ~full
     if not everyone and not fell:
         return
-    leaves = [
-        x
-        for x in sorted(core._gq)
-        if (everyone or not fell.isdisjoint(path[x])) and full.isdisjoint(path[x])
+    groups = [
+        group
+        for mask, group in core._gq_by_mask.items()
+        if (everyone or mask & fell) and not mask & full
     ]
+    leaves = list(groups[0]) if len(groups) == 1 else sorted(chain.from_iterable(groups))
     if len(leaves) > SWEEP_LEAVES:  # bounded work per pass; the next sweep goes on from here
         at = core._sweep_at % len(leaves)
         leaves = (leaves[at:] + leaves[:at])[:SWEEP_LEAVES]
