@@ -447,11 +447,11 @@ def _search_victims(
     # down, so a line found back within its guarantee stays there for the rest of the
     # search: its stream is dropped, not walked to the end.
     leaving.sort()
-    order = _victim_order(core, ci, leaving, over)
+    order, freed = _victim_order(core, ci, leaving, over)
     # Most searches fail. Whether the job could fit with every victim gone is a matter of
     # counts (a domain, a block or the cluster with enough GPUs), read without moving any
     # GPU; only when it could are the victims released one by one to find the fewest.
-    if not _could_fit(core, job, ci, order):
+    if not _could_fit(core, job, ci, freed):
         return None, reach
     return _walk(core, job, ci, order), reach
 
@@ -461,10 +461,11 @@ def _victim_order(
     ci: int,
     leaving: list[tuple[int, float, int, int]],
     over: dict[int, bool],
-) -> list[int]:
+) -> tuple[list[int], dict[int, int]]:
     """Every job a walk on cluster `ci` would take, in the order it takes them, had no
     prefix of them made room already: the jobs `leaving` for no claim, then the borrowers
-    of the lines `over` their guarantees while their line stays over.
+    of the lines `over` their guarantees while their line stays over; and the GPUs they
+    would free per domain.
 
     Only a line's guarantees decide whether it is over, so only they are counted down as
     victims are taken (`less`), and each head's line is asked afresh: a victim may bring
@@ -475,13 +476,17 @@ def _victim_order(
     running, evicting = core.running, core._evicting
     less: dict[tuple[int, int], int] = {}
     order: list[int] = []
+    freed: dict[int, int] = {}
     for _, _, _, v in leaving:
-        c = running[v].charge
+        run = running[v]
+        c = run.charge
         assert c is not None
         g = c.gpus
         for _, f, _, n in c.line.held:
             less[(n, f)] = less.get((n, f), 0) + g
         order.append(v)
+        for d, k in run.allocation.parts:
+            freed[d] = freed.get(d, 0) + k
     borrowers = core._borrowers[ci]
     streams: list[tuple[tuple[int, float, int, int], int, Iterator[Any]]] = []
     for leaf, o in over.items():
@@ -494,7 +499,8 @@ def _victim_order(
         v = entry[3]
         # a borrower already leaving was taken above, or leaves for another claim
         if v not in evicting:
-            c = running[v].charge
+            run = running[v]
+            c = run.charge
             assert c is not None
             held = c.line.held
             if held and not any(row[f] - less.get((n, f), 0) > g for row, f, g, n in held):
@@ -504,26 +510,22 @@ def _victim_order(
             for _, f, _, n in held:
                 less[(n, f)] = less.get((n, f), 0) + g
             order.append(v)
+            for d, k in run.allocation.parts:
+                freed[d] = freed.get(d, 0) + k
         nxt = next(it, None)
         if nxt is None:
             heapq.heappop(streams)
         else:
             heapq.heapreplace(streams, (nxt, leaf, it))
-    return order
+    return order, freed
 
 
-def _could_fit(core: Scheduler, job: Job, ci: int, order: list[int]) -> bool:
-    """Could `job` fit on cluster `ci` once all of `order` have gone? By counts alone: every
-    placement of a topology needs a domain, a block or the cluster with that many GPUs free
-    (a necessary condition; the walk decides the rest)."""
-    state, fleet, running = core.state, core.fleet, core.running
+def _could_fit(core: Scheduler, job: Job, ci: int, freed: dict[int, int]) -> bool:
+    """Could `job` fit on cluster `ci` once GPUs `freed` (per domain) come back? By counts
+    alone: every placement of a topology needs a domain, a block or the cluster with that
+    many GPUs free (a necessary condition; the walk decides the rest)."""
+    state, fleet = core.state, core.fleet
     g = job.gpus
-    freed: dict[int, int] = {}
-    total = 0
-    for v in order:
-        for d, n in running[v].allocation.parts:
-            freed[d] = freed.get(d, 0) + n
-            total += n
     if job.topology == "domain":
         if g > fleet.clusters[ci].domain_gpus:
             return False
@@ -542,7 +544,7 @@ def _could_fit(core: Scheduler, job: Job, ci: int, order: list[int]) -> bool:
         if any(block_free[b] + n >= g for b, n in gained.items()):
             return True
         return any(block_free[b] >= g for b in fleet.cluster_blocks(ci))
-    return state.cluster_free[ci] + total >= g
+    return state.cluster_free[ci] + sum(freed.values()) >= g
 
 
 def _walk(
