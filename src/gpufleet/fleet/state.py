@@ -40,6 +40,7 @@ class AllocationState:
         "free",
         "held",
         "levels",
+        "moves",
     )
 
     def __init__(self, fleet: Fleet) -> None:
@@ -55,6 +56,7 @@ class AllocationState:
         self.held: dict[int, Allocation] = {}
         # Counts releases per cluster: while it stays, a cluster's free GPUs have only shrunk.
         self.cluster_returns: list[int] = [0] * len(fleet.clusters)
+        self.moves = 0  # counts takes and releases: while it stays, no GPU has moved
         # levels[c]: bit f is set when some domain of cluster c has exactly f free GPUs, so the
         # smallest level >= g is one shift and one lowest-bit operation away.
         self.levels: list[int] = [0] * len(fleet.clusters)
@@ -72,6 +74,7 @@ class AllocationState:
             raise InvariantError(f"job {job_id} already holds GPUs")
         self._move(alloc, -1)
         self.held[job_id] = alloc
+        self.moves += 1
 
     def release(self, job_id: int) -> Allocation:
         """Return the GPUs held by `job_id` to the free pool."""
@@ -80,6 +83,7 @@ class AllocationState:
             raise InvariantError(f"job {job_id} holds no GPUs")
         self._move(alloc, +1)
         self.cluster_returns[alloc.cluster] += 1
+        self.moves += 1
         return alloc
 
     def _move(self, alloc: Allocation, sign: int) -> None:

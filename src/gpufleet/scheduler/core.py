@@ -168,6 +168,7 @@ class Scheduler:
         # cluster -> ((its GPU returns, quota rises, claims epoch), most reclaim could free)
         self._reach: dict[int, tuple[tuple[int, int, int], int]] = {}
         self._claims_epoch = 0
+        self._victims_seen: dict[int, tenants.Reachable] = {}  # cluster -> what reclaim may take
         # GPU flavor -> leaf -> over its guarantee on that flavor, while Quota.crossings is
         # `_over_at`
         self._over_now: dict[int, dict[int, bool]] = {}

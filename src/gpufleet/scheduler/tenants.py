@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from bisect import insort
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -399,15 +399,57 @@ def claims_changed(core: Scheduler) -> None:
 def _search_victims(
     core: Scheduler, job: Job, ci: int
 ) -> tuple[tuple[list[int], Allocation] | None, int]:
-    """The search itself, and the most GPUs the cluster could free (or a bound above it)."""
-    q = core.quota
-    assert q is not None
-    model = core._cluster_model[ci]
-    fm = q.fid[model]
+    """The search itself, and the most GPUs the cluster could free (or a bound above it).
+
+    What may be taken on a cluster does not depend on who asks, and a pass asks again and
+    again with no GPU moved between: the reach, the victims in order and what they free are
+    kept per cluster while no GPU has moved anywhere (`AllocationState.moves`: every start,
+    end and hold moves some, and with them usage, borrowers and jobs leaving) and no claim
+    has changed.
+    """
     free = core.state.cluster_free[ci]
     bound = free + core._borrowed[ci]
     if bound < job.gpus:
         return None, bound
+    key = (core.state.moves, core._claims_epoch)
+    seen = core._victims_seen.get(ci)
+    if seen is None or seen.key != key:
+        seen = core._victims_seen[ci] = _reachable(core, ci, key)
+    if seen.reach < job.gpus:
+        return None, seen.reach
+    if seen.freed is None:
+        # Jobs already on their way out for a claim that no longer needs them (its job
+        # started elsewhere or ended) come first: they cost nothing more. Then the lines
+        # over their guarantee, their borrowers merged in victim order. Taking victims only
+        # brings lines down, so a line found back within its guarantee stays there for the
+        # rest of the search: its stream is dropped, not walked to the end.
+        seen.leaving.sort()
+        seen.order, seen.freed = _victim_order(core, ci, seen.leaving, seen.over)
+    # Most searches fail. Whether the job could fit with every victim gone is a matter of
+    # counts (a domain, a block or the cluster with enough GPUs), read without moving any
+    # GPU; only when it could are the victims released one by one to find the fewest.
+    if not _could_fit(core, job, ci, seen.freed):
+        return None, seen.reach
+    return _walk(core, job, ci, seen.order), seen.reach
+
+
+@dataclass(slots=True)
+class Reachable:
+    """What reclaim could take on one cluster as things stand (see `_search_victims`)."""
+
+    key: tuple[int, int]
+    reach: int  # free GPUs and what every victim would free
+    leaving: list[tuple[int, float, int, int]]  # jobs leaving for no claim, by victim order
+    over: dict[int, bool]  # borrowing leaf -> over its guarantee now
+    order: list[int] = field(default_factory=list)  # the victims, once asked for
+    freed: dict[int, int] | None = None  # GPUs they free per domain, once asked for
+
+
+def _reachable(core: Scheduler, ci: int, key: tuple[int, int]) -> Reachable:
+    q = core.quota
+    assert q is not None
+    model = core._cluster_model[ci]
+    fm = q.fid[model]
     evicting = core._evicting
     claimed = set().union(*core._claims.values()) if core._claims else set()
     # Only the borrowers of lines over their guarantee now can be taken (taking victims only
@@ -422,8 +464,8 @@ def _search_victims(
     now_over = core._over_now.get(fm)
     if now_over is None:
         now_over = core._over_now[fm] = {}
-    over: dict[int, bool] = {}  # leaf -> over its guarantee, with `less` taken away
-    reach = free
+    over: dict[int, bool] = {}
+    reach = core.state.cluster_free[ci]
     for leaf, gpus in core._borrowed_by[ci].items():
         o = now_over.get(leaf)
         if o is None:
@@ -439,21 +481,7 @@ def _search_victims(
             assert run.charge is not None
             if not over[run.charge.line.leaf]:
                 reach += run.job.gpus
-    if reach < job.gpus:
-        return None, reach
-    # Jobs already on their way out for a claim that no longer needs them (its job started
-    # elsewhere or ended) come first: they cost nothing more. Then the lines over their
-    # guarantee, their borrowers merged in victim order. Taking victims only brings lines
-    # down, so a line found back within its guarantee stays there for the rest of the
-    # search: its stream is dropped, not walked to the end.
-    leaving.sort()
-    order, freed = _victim_order(core, ci, leaving, over)
-    # Most searches fail. Whether the job could fit with every victim gone is a matter of
-    # counts (a domain, a block or the cluster with enough GPUs), read without moving any
-    # GPU; only when it could are the victims released one by one to find the fewest.
-    if not _could_fit(core, job, ci, freed):
-        return None, reach
-    return _walk(core, job, ci, order), reach
+    return Reachable(key, reach, leaving, over)
 
 
 def _victim_order(
