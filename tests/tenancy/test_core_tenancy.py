@@ -99,6 +99,27 @@ def test_borrow_then_reclaim(tmp_path: Path) -> None:
     assert list(rec.end) == [1000.0, 1570.0, 570.0]
 
 
+def test_two_reclaims_at_one_instant_take_different_victims(tmp_path: Path) -> None:
+    """a holds all 16 GPUs; b borrows them with two 8-GPU jobs at t=0. a asks for 8 twice at
+    t=10, in one pass. The first claim takes one victim (none of its GPUs free to hold); the
+    second search, at the same instant, must not count that victim again and takes the
+    other. Both of a's jobs start when the 60 s grace ends; b's wait until a's end at 570."""
+    t = tree(
+        tmp_path,
+        "preemption: {grace: 60}\ntree:\n  - name: root\n    children:\n"
+        "      - {name: a, guarantee: {H100: 16}}\n      - {name: b}\n",
+    )
+    jobs = [
+        Job(0, "b", 0.0, 8, 1000.0, topology="domain"),
+        Job(1, "b", 0.0, 8, 1000.0, topology="domain"),
+        Job(2, "a", 10.0, 8, 500.0, topology="domain"),
+        Job(3, "a", 10.0, 8, 500.0, topology="domain"),
+    ]
+    rec = simulate(TWO_NODES, jobs, resolve("fifo+easy"), tenancy=t, check=lambda s, _: s.check())
+    assert list(rec.start) == [570.0, 570.0, 70.0, 70.0]
+    assert sorted(p[0] for p in rec.preempted) == [0, 1]
+
+
 def test_no_borrowing(tmp_path: Path) -> None:
     """b may not borrow: its second job waits for its first although a's 8 GPUs are idle."""
     t = tree(tmp_path, AB % "borrow: false")
