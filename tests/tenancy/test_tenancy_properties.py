@@ -17,7 +17,7 @@ from gpufleet.scheduler.core import Scheduler
 from gpufleet.tenancy.model import ANY, Node, PreemptionConfig, Tenancy
 from gpufleet.tenancy.sovereignty import site_allows
 from gpufleet.workload.job import Job
-from strategies import fleets, make_fleet, sites_fleet, workloads
+from strategies import fleets, sites_fleet, workloads
 
 LEAVES = ("t0", "t1", "t2")
 
@@ -438,63 +438,3 @@ def test_a_failed_walk_is_redone_when_a_claim_ends() -> None:
     freed = min(t for t in seen if t > 20.0)
     assert freed < 50.0
     assert (seen[10.0], seen[20.0], seen[freed]) == (False, False, True)
-
-
-SWEEP_FLEET = make_fleet(("h", "H100", 64, 8, 8, 2), ("b", "B200", 64, 8, 8, 2))
-SWEEP_TREE = """
-tree:
-  - name: root
-    guarantee: {any: 96}
-    children:
-      - name: g
-        guarantee: {H100: 40, B200: 24}
-        children:
-          - {name: t0, guarantee: {H100: 16}}
-          - {name: t1}
-      - name: t2
-        guarantee: {B200: 32}
-"""
-
-
-@settings(deadline=None, max_examples=300)
-@given(
-    st.lists(st.integers(0, 100), min_size=30, max_size=30),
-    st.lists(st.integers(0, 12), min_size=30, max_size=30),
-    st.lists(st.integers(0, 40), min_size=30, max_size=30),
-)
-def test_a_sweep_skips_only_tenants_none_of_whose_jobs_is_newly_guaranteed(
-    used: list[int], claimed: list[int], fell_by: list[int]
-) -> None:
-    """`newly_possible` is False only when no job (any model, any size) of the tenant passes
-    both `Quota.guaranteed` and `newly_guaranteed`: skipping it changes nothing."""
-    import tempfile
-    from pathlib import Path
-
-    from gpufleet.scheduler.quota import Quota
-    from gpufleet.scheduler.tenants import newly_guaranteed, newly_possible
-    from gpufleet.tenancy.loader import load_tenancy
-
-    with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "tenancy.yaml"
-        p.write_text(SWEEP_TREE)
-        t = load_tenancy(p, SWEEP_FLEET)
-    q = Quota(t, SWEEP_FLEET)
-    before: dict[tuple[int, int], int] = {}
-    i = 0
-    for n, flavors in q.guaranteed_nodes:
-        for f in flavors:
-            q.used[n][f] = used[i]
-            if claimed[i]:
-                q.claimed[(n, f)] = claimed[i]
-            if fell_by[i]:  # usage before the releases: what the sweep's `before` holds
-                before[(n, f)] = used[i] + claimed[i] + fell_by[i]
-            i += 1
-    for name in ("t0", "t1", "t2"):
-        leaf = t.leaf[name]
-        if newly_possible(q, leaf, before):
-            continue
-        for model in ("H100", "B200"):
-            for g in range(1, 130):
-                assert not (
-                    q.guaranteed(leaf, model, g) and newly_guaranteed(q, leaf, g, [model], before)
-                ), (name, model, g)

@@ -868,7 +868,7 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
         core._sweep_at += SWEEP_LEAVES
     for leaf in leaves:
         found = core._gq.get(leaf)
-        if not found or (not everyone and not newly_possible(q, leaf, before)):
+        if not found:
             continue
         for _, jid in found[:GUARANTEE_SCAN]:
             job = core.pending[jid]
@@ -884,33 +884,6 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
             started = guaranteed_start(core, job, clusters, now, out, within)
             if not started and job.id not in core._claims:
                 break  # neither started nor claimed: later jobs of this tenant would not be
-
-
-def newly_possible(q: Quota, leaf: int, before: dict[tuple[int, int], int]) -> bool:
-    """Could any job of the leaf pass `newly_guaranteed`? On a model m it needs g GPUs with
-    g > G - b at some guarantee G of its line that the releases brought down from b, and g
-    at most the room left under every guarantee of its line: the lowest such bound must lie
-    below the least room. Most tenants a sweep looks at fail this for every model, and a
-    tenant none of whose jobs could pass is left as the scan would leave it."""
-    mask = q.path_mask[leaf]
-    gbit, guar, fa = q.gbit, q.guar, q.any
-    fell = [(f, guar[n][f] - b) for (n, f), b in before.items() if gbit[n] & mask]
-    if not fell:
-        return False
-    used, claimed = q.used, q.claimed
-    for fm in range(len(q.flavors)):
-        if fm == fa:
-            continue
-        need = min((x for f, x in fell if f in (fm, fa)), default=None)
-        if need is None:
-            continue
-        room = min(
-            (g_n - used[n][f] - claimed.get((n, f), 0) for n, f, g_n in q.guarantees(leaf, fm)),
-            default=0,
-        )
-        if room > max(need, 0):  # and g >= 1
-            return True
-    return False
 
 
 def newly_guaranteed(
