@@ -188,8 +188,6 @@ class Scheduler:
         self._gq_most = 0  # the largest key of `_gq_gpus` (0 when empty)
         self._gsweep = False
         self._cset_models: dict[int, set[str]] = {}  # candidate set -> its GPU models
-        # candidate clusters -> GPU model -> those of that model, in order
-        self._by_model: dict[tuple[int, ...], dict[str, tuple[int, ...]]] = {}
         self._fell = 0  # the bits (`Quota.gbit`) of the nodes whose usage fell since the last sweep
         self._fell_before: dict[tuple[int, int], int] = {}  # (node, flavor) -> usage before
         self._head_verdict: tuple[int, float, bool] | None = None

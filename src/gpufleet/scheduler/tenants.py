@@ -300,27 +300,22 @@ def guaranteed_clusters(
     """The clusters (in order) whose GPU model the leaf's guarantees cover for `gpus` more
     GPUs: asked once per model, as a job may list dozens of clusters of a few models (not
     at all when the caller knows the models covered, `within`)."""
-    split = core._by_model.get(clusters)
-    if split is None:
-        if len(core._by_model) >= 4096:  # power caps can make many subsets: stay bounded
-            core._by_model.clear()
+    if within is not None:
         model_of = core._cluster_model
-        models = dict.fromkeys(model_of[ci] for ci in clusters)
-        split = core._by_model[clusters] = {
-            m: tuple(ci for ci in clusters if model_of[ci] == m) for m in models
-        }
-    if within is None:
-        q = core.quota
-        assert q is not None
-        within = [m for m in split if q.guaranteed(leaf, m, gpus)]
-    if not within:
-        return ()
-    if len(within) == 1:
-        return split.get(within[0], ())
-    if all(m in within for m in split):
-        return clusters
+        return tuple(ci for ci in clusters if model_of[ci] in within)
+    q = core.quota
+    assert q is not None
     model_of = core._cluster_model
-    return tuple(ci for ci in clusters if model_of[ci] in within)
+    covered: dict[str, bool] = {}
+    out = []
+    for ci in clusters:
+        m = model_of[ci]
+        ok = covered.get(m)
+        if ok is None:
+            ok = covered[m] = q.guaranteed(leaf, m, gpus)
+        if ok:
+            out.append(ci)
+    return tuple(out)
 
 
 def models_in(core: Scheduler, shape: _Shape) -> set[str]:
@@ -531,9 +526,13 @@ def _victim_order(
             c = run.charge
             assert c is not None
             held = c.line.held
-            if held and not any(row[f] - less.get((n, f), 0) > g for row, f, g, n in held):
-                heapq.heappop(streams)  # the line is back within its guarantees: for good
-                continue
+            if held:
+                for row, f, g, n in held:
+                    if row[f] - less.get((n, f), 0) > g:
+                        break  # still over at this guarantee
+                else:
+                    heapq.heappop(streams)  # the line is back within its guarantees: for good
+                    continue
             g = c.gpus
             for _, f, _, n in held:
                 less[(n, f)] = less.get((n, f), 0) + g
