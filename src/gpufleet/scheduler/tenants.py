@@ -494,8 +494,6 @@ def _victim_order(
     victims are taken (`less`), and each head's line is asked afresh: a victim may bring
     any line sharing a guaranteed node with it back within its guarantee.
     """
-    q = core.quota
-    assert q is not None
     running, evicting = core.running, core._evicting
     less: dict[tuple[int, int], int] = {}
     order: list[int] = []
