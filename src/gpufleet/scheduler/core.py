@@ -148,9 +148,14 @@ class Scheduler:
         # nodes' usage must fall before a leaf is looked at again.
         self._parked: dict[int, SortedList] = {}
         self.park_reason: dict[int, str] = {}
-        self._gate_plan: dict[tuple[int, int], tenants.GatePlan | None] = {}  # (tenant, cset)
+        # per tenant (leaf): candidate set -> what its quota gate checks
+        nodes = len(tenancy.nodes) if tenancy is not None else 0
+        self._gate_plan: list[dict[int, tenants.GatePlan | None]] = [{} for _ in range(nodes)]
+        # (tenant, candidate set, groups open) -> the clusters the gate lets through
+        self._gate_open: dict[tuple[int, int, int], tuple[int, ...]] = {}
         self._one_key = _MergedKeys(self)  # a lone new job's merged key, when needed
         self._waiting_on: dict[int, set[int]] = {}  # node -> tenants parked on it
+        self._waiting_bits = 0  # bit n set while tenants are parked on node n (n >= 0)
         self._waits_of: dict[int, set[int]] = {}  # tenant -> nodes it is parked on
         self._recheck: set[int] = set()
         self._boundary = 0
@@ -421,8 +426,8 @@ class Scheduler:
                 tenants.settle(self, leaf)
         else:
             shape.queue.remove((key, job_id))
-        if self._gq:
-            tenants.unwatch(self, job_id, key, shape.gpus)
+            if self._gq:  # only queued jobs are watched (a parked one was unwatched then)
+                tenants.unwatch(self, job_id, key, shape.gpus)
 
     def _end(self, job_id: int, now: float, cancelled: bool) -> None:
         run = self.running.pop(job_id, None)
@@ -1045,6 +1050,8 @@ class Scheduler:
                 sizes[g] = sizes.get(g, 0) + 1
         if sizes != self._gq_gpus or self._gq_most != max(sizes, default=0):
             raise InvariantError("sizes of the jobs sweeps watch out of date")
+        if sum(1 << n for n in self._waiting_on if n >= 0) != self._waiting_bits:
+            raise InvariantError("nodes with parked tenants out of date")
         if self.quota is not None:
             masks: dict[int, list[int]] = {}
             for leaf in sorted(self._gq):

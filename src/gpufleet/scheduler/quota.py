@@ -41,6 +41,7 @@ class Line:
     rows: tuple[list[int], ...]  # usage rows, leaf to root
     held: tuple[tuple[list[int], int, int, int], ...]  # guarantees: (row, flavor, GPUs, node)
     path: tuple[int, ...]  # the nodes, leaf to root
+    path_bits: int  # bit n set for each node n of the path
 
 
 @dataclass(slots=True)
@@ -305,6 +306,7 @@ class Quota:
                 tuple(used[n] for n in self.tenancy.path[leaf]),
                 tuple((used[n], f, q, n) for n, f, q in self.guarantees(leaf, fm)),
                 tuple(self.tenancy.path[leaf]),
+                sum(1 << n for n in self.tenancy.path[leaf]),
             )
         return found
 

@@ -90,9 +90,10 @@ def quota_gate(core: Scheduler, job: Job, shape: _Shape, now: float) -> tuple[in
     leaf = core._leaf[job.id]
     if q.free_leaf[leaf]:
         return shape.clusters
-    plan = core._gate_plan.get((leaf, shape.cset), _UNSEEN)
+    plans = core._gate_plan[leaf]
+    plan = plans.get(shape.cset, _UNSEEN)
     if plan is _UNSEEN:
-        plan = core._gate_plan[(leaf, shape.cset)] = gate_plan(core, leaf, shape.clusters)
+        plan = plans[shape.cset] = gate_plan(core, leaf, shape.clusters)
     if plan is None:  # nothing on the tenant's line can stop these models: the common case
         return shape.clusters
     fast, groups = plan
@@ -105,29 +106,42 @@ def quota_gate(core: Scheduler, job: Job, shape: _Shape, now: float) -> tuple[in
         else:
             return shape.clusters
     why: list[tuple[int, str]] = []
-    ok: set[int] = set()
-    for model, clusters, limits, simple in groups:
+    ok = 0  # bit i: the models of group i may start
+    for i, (model, clusters, limits, simple) in enumerate(groups):
         if simple:  # limits only: checked here, the reason asked for only when one blocks
             for n, f, lim in limits:
                 if used[n][f] + gpus > lim:
                     break
             else:
-                ok.update(clusters)
+                ok |= 1 << i
                 continue
             planned = 0.0
         else:
             planned = core._planned(job, clusters[0]) if q.grant_node[leaf] >= 0 else 0.0
         v = q.blocked(leaf, model, gpus, planned, now)
         if v is None:
-            ok.update(clusters)
+            ok |= 1 << i
         else:
             why.append(v)
     if not why:
         return shape.clusters
     if ok:
-        return tuple(ci for ci in shape.clusters if ci in ok)
+        return _open_clusters(core, leaf, shape, groups, ok)
     park(core, job, leaf, why)
     return None
+
+
+def _open_clusters(
+    core: Scheduler, leaf: int, shape: _Shape, groups: GateGroups, ok: int
+) -> tuple[int, ...]:
+    """The shape's clusters (in order) of the groups whose bits are set in `ok`; kept, as
+    the same few combinations come back at every pass while a tenant is at a limit."""
+    key = (leaf, shape.cset, ok)
+    found = core._gate_open.get(key)
+    if found is None:
+        allowed = {ci for i, g in enumerate(groups) if ok >> i & 1 for ci in g[1]}
+        found = core._gate_open[key] = tuple(ci for ci in shape.clusters if ci in allowed)
+    return found
 
 
 _UNSEEN: Any = object()
@@ -176,6 +190,8 @@ def park(core: Scheduler, job: Job, leaf: int, why: list[tuple[int, str]]) -> No
     nodes = core._waits_of.setdefault(leaf, set())
     for node, _ in why:
         core._waiting_on.setdefault(node, set()).add(leaf)
+        if node >= 0:
+            core._waiting_bits |= 1 << node
         nodes.add(node)
 
 
@@ -188,6 +204,8 @@ def settle(core: Scheduler, leaf: int) -> None:
             leaves.discard(leaf)
             if not leaves:
                 del core._waiting_on[node]
+                if node >= 0:
+                    core._waiting_bits &= ~(1 << node)
 
 
 def unpark(core: Scheduler, now: float) -> None:
@@ -258,10 +276,11 @@ def release_charge(core: Scheduler, c: Charge, ran: float) -> None:
                     core._fell_before[(n, f)] = after + gpus
     waiting = core._waiting_on
     if waiting:
-        for n in line.path:
-            leaves = waiting.get(n)
-            if leaves:
-                core._recheck |= leaves
+        if core._waiting_bits & line.path_bits:  # someone waits on a node of this line
+            for n in line.path:
+                leaves = waiting.get(n)
+                if leaves:
+                    core._recheck |= leaves
         keep = waiting.get(KEEP)
         if keep:
             core._recheck |= keep
