@@ -106,27 +106,31 @@ def quota_gate(core: Scheduler, job: Job, shape: _Shape, now: float) -> tuple[in
         else:
             return shape.clusters
     why: list[tuple[int, str]] = []
+    shut: list[str] = []  # models at a limit (limits-only groups): reasons only to park
     ok = 0  # bit i: the models of group i may start
     for i, (model, clusters, limits, simple) in enumerate(groups):
-        if simple:  # limits only: checked here, the reason asked for only when one blocks
+        if simple:  # limits only: checked here, the reason asked for only when the job parks
             for n, f, lim in limits:
                 if used[n][f] + gpus > lim:
+                    shut.append(model)
                     break
             else:
                 ok |= 1 << i
-                continue
-            planned = 0.0
-        else:
-            planned = core._planned(job, clusters[0]) if q.grant_node[leaf] >= 0 else 0.0
+            continue
+        planned = core._planned(job, clusters[0]) if q.grant_node[leaf] >= 0 else 0.0
         v = q.blocked(leaf, model, gpus, planned, now)
         if v is None:
             ok |= 1 << i
         else:
             why.append(v)
-    if not why:
+    if not why and not shut:
         return shape.clusters
     if ok:
         return _open_clusters(core, leaf, shape, groups, ok)
+    for model in shut:  # (all groups of a plan are limits-only, or none: `gate_plan`)
+        v = q.blocked(leaf, model, gpus, 0.0, now)
+        assert v is not None, "a limit blocked it a moment ago"
+        why.append(v)
     park(core, job, leaf, why)
     return None
 
