@@ -1053,6 +1053,10 @@ class Scheduler:
         if sum(1 << n for n in self._waiting_on if n >= 0) != self._waiting_bits:
             raise InvariantError("nodes with parked tenants out of date")
         if self.quota is not None:
+            q = self.quota
+            rows = {(n, f): c for n, row in enumerate(q.claim_rows) for f, c in enumerate(row) if c}
+            if rows != q.claimed:
+                raise InvariantError("GPUs being reclaimed, per node and flavor, out of date")
             masks: dict[int, list[int]] = {}
             for leaf in sorted(self._gq):
                 masks.setdefault(self.quota.path_mask[leaf], []).append(leaf)

@@ -103,6 +103,7 @@ class Quota:
         self._limits: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
         self._guarantees: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
         self.claimed: dict[tuple[int, int], int] = {}  # (node, flavor) -> GPUs being reclaimed
+        self.claim_rows = [[0] * nf for _ in nodes]  # the same per node and flavor, as `used`
         # Counts the starts that took a guaranteed node over its guarantee: while it stays, no
         # line has gone over (reclaim could only have less to take).
         self.rises = 0
@@ -212,26 +213,34 @@ class Quota:
         GPUs already claimed by reclaims under way on the same line count as used, so one
         line never reclaims more than its guarantee.
         """
-        held = self.guarantees(leaf, self.fid[model])
+        fm = self.fid[model]
+        held = (self.lines[leaf][fm] or self.line(leaf, fm)).held  # rows read in place
         if not held:
             return False
-        used, claimed = self.used, self.claimed
-        for n, f, q in held:  # noqa: SIM110
-            if used[n][f] + claimed.get((n, f), 0) + gpus > q:
+        if self.claimed:
+            claims = self.claim_rows
+            for row, f, q, n in held:  # noqa: SIM110 (a loop: no generator on a hot path)
+                if row[f] + claims[n][f] + gpus > q:
+                    return False
+            return True
+        for row, f, q, _ in held:  # noqa: SIM110 (the same)
+            if row[f] + gpus > q:
                 return False
         return True
 
     def full_guarantees(self) -> int:
         """The bits (`gbit`) of the nodes none of whose guarantees has a GPU of room
         (counting reclaims under way)."""
-        used, claimed, guar, gbit = self.used, self.claimed, self.guar, self.gbit
+        used, guar, gbit = self.used, self.guar, self.gbit
+        claims = self.claim_rows if self.claimed else None
         full = 0
         for n, flavors in self.guaranteed_nodes:
             row, g = used[n], guar[n]
-            if claimed:
-                if all(row[f] + claimed.get((n, f), 0) >= g[f] for f in flavors):
-                    full |= gbit[n]
-            elif all(row[f] >= g[f] for f in flavors):
+            c = claims[n] if claims is not None else None
+            for f in flavors:
+                if row[f] + (c[f] if c is not None else 0) < g[f]:
+                    break  # room on this flavor
+            else:
                 full |= gbit[n]
         return full
 
@@ -245,6 +254,7 @@ class Quota:
                     self.claimed[(n, f)] = left
                 else:
                     del self.claimed[(n, f)]
+                self.claim_rows[n][f] = left
 
     def over_guarantee(self, leaf: int, model: str, less: dict[tuple[int, int], int]) -> bool:
         """Is some node of the leaf's line over its guarantee, after taking `less` away?"""

@@ -11,7 +11,7 @@ import heapq
 from bisect import insort
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedList
@@ -269,9 +269,10 @@ def release_charge(core: Scheduler, c: Charge, ran: float) -> None:
         # used_after + g <= G < used_before + g: for some g up to the largest job watched,
         # that needs room now and a node that was within that many GPUs of its guarantee
         # before. Far below its guarantee, nothing changed for anyone: no sweep.
-        claimed, most, gpus = q.claimed, core._gq_most, c.gpus
+        claims = q.claim_rows if q.claimed else None
+        most, gpus = core._gq_most, c.gpus
         for row, f, g_n, n in line.held:
-            after = row[f] + claimed.get((n, f), 0) if claimed else row[f]
+            after = row[f] + claims[n][f] if claims is not None else row[f]
             if after < g_n and g_n - (after + gpus) < most:
                 core._fell |= q.gbit[n]
                 core._gsweep = True
@@ -890,7 +891,9 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
         found = core._gq.get(leaf)
         if not found:
             continue
-        for _, jid in found[:GUARANTEE_SCAN]:
+        # the first few, copied (starts take jobs out of `found`); islice reads the sorted
+        # list's own iterator, where a slice of it computes positions first
+        for _, jid in list(islice(found, GUARANTEE_SCAN)):
             job = core.pending[jid]
             shape = core._job_shape[jid]
             within = [m for m in models_in(core, shape) if q.guaranteed(leaf, m, job.gpus)]
