@@ -426,6 +426,8 @@ class Scheduler:
                 tenants.settle(self, leaf)
         else:
             shape.queue.remove((key, job_id))
+            if not shape.queue:
+                del self._active[shape.key]
             if self._gq:  # only queued jobs are watched (a parked one was unwatched then)
                 tenants.unwatch(self, job_id, key, shape.gpus)
 
@@ -817,17 +819,9 @@ class Scheduler:
         return out
 
     def _live_shapes(self) -> list[_Shape]:
-        """Shapes with pending jobs; empty ones leave the active set."""
-        live: list[_Shape] = []
-        gone: list[_ShapeKey] = []
-        for key, sh in self._active.items():
-            if sh.queue:
-                live.append(sh)
-            else:
-                gone.append(key)
-        for key in gone:
-            del self._active[key]
-        return live
+        """Shapes with queued jobs, copied (passes start jobs as they go). A shape leaves the
+        active set when its last queued job leaves the queue, so none is empty here."""
+        return list(self._active.values())
 
     def _push_next(self, heads: list[_Head], shape: _Shape, i: int) -> None:
         if shape.queue:
@@ -1025,6 +1019,8 @@ class Scheduler:
                 )
         if set(self.pending) & set(self.running):
             raise InvariantError("a job is both pending and running")
+        if {k for k, sh in self._shapes.items() if sh.queue} != set(self._active):
+            raise InvariantError("active shapes and shapes with queued jobs differ")
         queued = sum(len(sh.queue) for sh in self._shapes.values())
         queued += sum(len(p) for p in self._parked.values())
         if queued + len(self._unqueued) != len(self.pending) or not self._unqueued <= set(

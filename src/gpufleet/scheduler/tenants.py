@@ -187,7 +187,10 @@ def park(core: Scheduler, job: Job, leaf: int, why: list[tuple[int, str]]) -> No
     if jid in core._unqueued:
         core._unqueued.discard(jid)
     else:
-        core._job_shape[jid].queue.remove((key, jid))
+        shape = core._job_shape[jid]
+        shape.queue.remove((key, jid))
+        if not shape.queue:
+            del core._active[shape.key]  # the active set holds only shapes with queued jobs
     core._parked.setdefault(leaf, SortedList()).add((key, jid))
     unwatch(core, jid, key, job.gpus)
     core.park_reason[jid] = why[0][1]
