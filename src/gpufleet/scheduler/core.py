@@ -1050,8 +1050,12 @@ class Scheduler:
             raise InvariantError("nodes with parked tenants out of date")
         if self.quota is not None:
             q = self.quota
-            rows = {(n, f): c for n, row in enumerate(q.claim_rows) for f, c in enumerate(row) if c}
-            if rows != q.claimed:
+            claims = [[0] * len(q.flavors) for _ in q.claim_rows]  # recounted from the claims
+            for leaf, model, g in self._claim_of.values():
+                for n in q.tenancy.path[leaf]:
+                    for f in (q.fid[model], q.any):
+                        claims[n][f] += g
+            if claims != q.claim_rows or q.claiming != sum(map(sum, claims)):
                 raise InvariantError("GPUs being reclaimed, per node and flavor, out of date")
             masks: dict[int, list[int]] = {}
             for leaf in sorted(self._gq):

@@ -102,8 +102,10 @@ class Quota:
         ]
         self._limits: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
         self._guarantees: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
-        self.claimed: dict[tuple[int, int], int] = {}  # (node, flavor) -> GPUs being reclaimed
-        self.claim_rows = [[0] * nf for _ in nodes]  # the same per node and flavor, as `used`
+        # GPUs being reclaimed per node and flavor (rows as `used`), and their sum: 0 while no
+        # reclaim is under way (every claim is taken back by the same amounts)
+        self.claim_rows = [[0] * nf for _ in nodes]
+        self.claiming = 0
         # Counts the starts that took a guaranteed node over its guarantee: while it stays, no
         # line has gone over (reclaim could only have less to take).
         self.rises = 0
@@ -217,7 +219,7 @@ class Quota:
         held = (self.lines[leaf][fm] or self.line(leaf, fm)).held  # rows read in place
         if not held:
             return False
-        if self.claimed:
+        if self.claiming:
             claims = self.claim_rows
             for row, f, q, n in held:  # noqa: SIM110 (a loop: no generator on a hot path)
                 if row[f] + claims[n][f] + gpus > q:
@@ -232,7 +234,7 @@ class Quota:
         """The bits (`gbit`) of the nodes none of whose guarantees has a GPU of room
         (counting reclaims under way)."""
         used, guar, gbit = self.used, self.guar, self.gbit
-        claims = self.claim_rows if self.claimed else None
+        claims = self.claim_rows if self.claiming else None
         full = 0
         for n, flavors in self.guaranteed_nodes:
             row, g = used[n], guar[n]
@@ -249,12 +251,8 @@ class Quota:
         fm = self.fid[model]
         for n in self.tenancy.path[leaf]:
             for f in (fm, self.any):
-                left = self.claimed.get((n, f), 0) + gpus
-                if left:
-                    self.claimed[(n, f)] = left
-                else:
-                    del self.claimed[(n, f)]
-                self.claim_rows[n][f] = left
+                self.claim_rows[n][f] += gpus
+                self.claiming += gpus
 
     def over_guarantee(self, leaf: int, model: str, less: dict[tuple[int, int], int]) -> bool:
         """Is some node of the leaf's line over its guarantee, after taking `less` away?"""

@@ -272,7 +272,7 @@ def release_charge(core: Scheduler, c: Charge, ran: float) -> None:
         # used_after + g <= G < used_before + g: for some g up to the largest job watched,
         # that needs room now and a node that was within that many GPUs of its guarantee
         # before. Far below its guarantee, nothing changed for anyone: no sweep.
-        claims = q.claim_rows if q.claimed else None
+        claims = q.claim_rows if q.claiming else None
         most, gpus = core._gq_most, c.gpus
         for row, f, g_n, n in line.held:
             after = row[f] + claims[n][f] if claims is not None else row[f]
