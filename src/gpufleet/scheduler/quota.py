@@ -233,14 +233,12 @@ class Quota:
     def full_guarantees(self) -> int:
         """The bits (`gbit`) of the nodes none of whose guarantees has a GPU of room
         (counting reclaims under way)."""
-        used, guar, gbit = self.used, self.guar, self.gbit
-        claims = self.claim_rows if self.claiming else None
+        used, claims, guar, gbit = self.used, self.claim_rows, self.guar, self.gbit
         full = 0
         for n, flavors in self.guaranteed_nodes:
-            row, g = used[n], guar[n]
-            c = claims[n] if claims is not None else None
+            row, c, g = used[n], claims[n], guar[n]
             for f in flavors:
-                if row[f] + (c[f] if c is not None else 0) < g[f]:
+                if row[f] + c[f] < g[f]:
                     break  # room on this flavor
             else:
                 full |= gbit[n]
