@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -299,6 +300,7 @@ def _reclaims(
     return counts[0], counts[1]
 
 
+@pytest.mark.source_only
 @settings(deadline=None)
 @given(arrivals(("b1", "b2", "c"), (1, 2, 4, 8), 2000, 40), st.sampled_from([0.0, 30.0]))
 def test_victim_search_decides_what_a_plain_walk_decides(jobs: list[Job], grace: float) -> None:
@@ -323,6 +325,7 @@ def spread_arrivals(draw: st.DrawFn) -> list[Job]:
     return jobs
 
 
+@pytest.mark.source_only
 @settings(deadline=None)
 @given(spread_arrivals(), st.sampled_from([0.0, 30.0]))
 def test_victim_search_matches_the_plain_walk_across_clusters_and_topologies(
@@ -335,6 +338,7 @@ def test_victim_search_matches_the_plain_walk_across_clusters_and_topologies(
     _reclaims(jobs, grace, fleet, (24, 24), probes)
 
 
+@pytest.mark.source_only
 def test_victim_search_finds_the_borrowers_of_a_full_cluster() -> None:
     """b1 and b2 fill the cluster (those beyond their group's 8 GPUs borrow); two end; `a`
     asks for 8 GPUs twice: the first start takes the free GPUs, the second a reclaim."""
@@ -401,6 +405,7 @@ def _jobs(*rows: tuple[object, ...]) -> list[Job]:
     return out
 
 
+@pytest.mark.source_only
 def test_a_failed_walk_is_redone_when_usage_rises_elsewhere() -> None:
     """c runs 8 B200 GPUs (its guarantee) and borrows 4 H100s beside d's 4 in c1's first
     domain; f and d share the second. At 10 s the B200 job ends: c is back within its
@@ -420,6 +425,7 @@ def test_a_failed_walk_is_redone_when_usage_rises_elsewhere() -> None:
     assert (seen[20.0], seen[30.0]) == (False, True)
 
 
+@pytest.mark.source_only
 def test_a_failed_walk_is_redone_when_a_claim_ends() -> None:
     """d fills c1 with two 4-GPU jobs beside f's 8 and c2 with an 8-GPU job. At 10 s `a`'s
     first job (either model) claims d's two H100 jobs (300 s grace); at 20 s its second
