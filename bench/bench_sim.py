@@ -13,6 +13,7 @@ import argparse
 import resource
 import time
 
+from gpufleet._native import mode
 from gpufleet.engine.sim import simulate
 from gpufleet.fleet.loader import load_fleet
 from gpufleet.metrics.summary import summarize
@@ -54,7 +55,7 @@ def main() -> None:
         f"tenancy {args.tenancy}; preempted runs {len(rec.preempted):,}"
     )
     print(f"generate {gen:.1f} s; simulate {sim:.1f} s ({sim / len(jobs) * 1e6:.1f} us/job)")
-    print(f"peak RSS {rss:,.0f} MiB")
+    print(f"peak RSS {rss:,.0f} MiB; hot path {mode()}")
     print(
         f"utilization {m['utilization']:.3f}; wait mean {m['wait_s']['mean']:.0f} s "
         f"p95 {m['wait_s']['p95']:.0f} s; rejected {m['rejected']}"

@@ -289,7 +289,7 @@ def _reclaims(
 
     def probe(core: Scheduler, t: float) -> None:
         core.check()
-        waiting = [j for j in core.pending.values() if j.id in core._leaf]
+        waiting = list(core.pending.values())
         if waiting:
             for gpus, topology in probes:
                 for ci in range(len(fleet.clusters)):

@@ -143,7 +143,9 @@ class Scheduler:
                 f"policy {policy.name!r} orders by fair share: it needs a tenant tree"
             )
         self._fair = FairShare(self.quota) if policy.fair and self.quota is not None else None
-        self._leaf: dict[int, int] = {}  # job -> its tenant's leaf in the tree
+        # tenant name -> its leaf in the tree: a job's leaf is read through its tenant (a
+        # table of a few hundred names), not kept per job
+        self._leaf_of: dict[str, int] = tenancy.leaf if tenancy is not None else {}
         # Jobs held back by quota or grants, per leaf, by (order key, id); why; and which
         # nodes' usage must fall before a leaf is looked at again.
         self._parked: dict[int, SortedList] = {}
@@ -304,7 +306,7 @@ class Scheduler:
             # of that tenant waits until usage falls)
             model = self._cluster_model[ci]
             charge = run.charge = self.quota.charge(
-                self._leaf[job.id], model, job.gpus, planned_s, start
+                self._leaf_of[job.tenant], model, job.gpus, planned_s, start
             )
             if charge.borrowing:
                 self._borrow(ci, job, start, charge.line.leaf)
@@ -319,10 +321,7 @@ class Scheduler:
             job, reason = tenants.sovereign(self, job)
             if reason is not None:
                 return job, reason
-        reason = self._fits_fleet(job)
-        if reason is not None:
-            self._leaf.pop(job.id, None)
-        return job, reason
+        return job, self._fits_fleet(job)
 
     def _fits_fleet(self, job: Job) -> str | None:
         """Why the fleet can never hold the job (None: it can). A function of the job's shape
@@ -393,7 +392,7 @@ class Scheduler:
                 self._cset_mask.append(sum(1 << ci for ci in clusters))
             shape = self._shapes[key] = _Shape(key, job.gpus, job.topology, clusters, cset)
             if self._fair is not None:
-                shape.queue = FairQueue(self._fair, self._leaf)
+                shape.queue = FairQueue(self._fair, self.pending, self._leaf_of)
         self.pending[job.id] = job
         self._job_shape[job.id] = shape
         self._key[job.id] = self.policy.order(job)
@@ -412,14 +411,13 @@ class Scheduler:
 
     def _dequeue(self, job_id: int) -> None:
         """Take a job out of the pending structures (it starts or is cancelled)."""
-        del self.pending[job_id]
         shape = self._job_shape.pop(job_id)
         key = self._key.pop(job_id)
         if job_id in self._unqueued:
             self._unqueued.discard(job_id)
         elif job_id in self.park_reason:
             del self.park_reason[job_id]
-            leaf = self._leaf[job_id]
+            leaf = self._leaf_of[self.pending[job_id].tenant]
             parked = self._parked[leaf]
             parked.remove((key, job_id))
             if not parked:
@@ -429,7 +427,9 @@ class Scheduler:
             if not shape.queue:
                 del self._active[shape.key]
             if self._gq:  # only queued jobs are watched (a parked one was unwatched then)
-                tenants.unwatch(self, job_id, key, shape.gpus)
+                leaf = self._leaf_of[self.pending[job_id].tenant]
+                tenants.unwatch(self, leaf, job_id, key, shape.gpus)
+        del self.pending[job_id]  # last: the fair queue reads the job's tenant
 
     def _end(self, job_id: int, now: float, cancelled: bool) -> None:
         run = self.running.pop(job_id, None)
@@ -862,7 +862,7 @@ class Scheduler:
                 tenants.claims_changed(self)
                 tenants.release_holds(self, job.id)  # started: what it claimed goes back
             model = self._cluster_model[alloc.cluster]
-            leaf = self._leaf[job.id]
+            leaf = self._leaf_of[job.tenant]
             charge = self.quota.charge(leaf, model, job.gpus, planned_s, now)
             if charge.borrowing:
                 self._borrow(alloc.cluster, job, now, leaf)

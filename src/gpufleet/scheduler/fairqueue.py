@@ -16,6 +16,7 @@ from sortedcontainers import SortedList
 
 from gpufleet.policy.ordering import OrderKey
 from gpufleet.scheduler.fairshare import FairShare
+from gpufleet.workload.job import Job
 
 _Entry = tuple[OrderKey, int]
 
@@ -23,10 +24,12 @@ _Entry = tuple[OrderKey, int]
 class FairQueue:
     """Pending jobs of one shape, by (tenant rank, static key, job id)."""
 
-    __slots__ = ("_by_leaf", "_fair", "_heads", "_leaf_of", "_n", "_version")
+    __slots__ = ("_by_leaf", "_fair", "_heads", "_leaf_of", "_n", "_pending", "_version")
 
-    def __init__(self, fair: FairShare, leaf_of: dict[int, int]) -> None:
+    def __init__(self, fair: FairShare, pending: dict[int, Job], leaf_of: dict[str, int]) -> None:
+        """`pending` holds every job in the queue (a job's leaf is its tenant's, `leaf_of`)."""
         self._fair = fair
+        self._pending = pending
         self._leaf_of = leaf_of
         self._by_leaf: dict[int, SortedList] = {}
         self._heads = SortedList()  # (merged key, job id, leaf) of each non-empty leaf
@@ -53,7 +56,7 @@ class FairQueue:
 
     def add(self, entry: _Entry) -> None:
         self._sync()
-        leaf = self._leaf_of[entry[1]]
+        leaf = self._leaf_of[self._pending[entry[1]].tenant]
         q = self._by_leaf.get(leaf)
         if q is None:
             q = self._by_leaf[leaf] = SortedList()
@@ -67,7 +70,7 @@ class FairQueue:
 
     def remove(self, entry: _Entry) -> None:
         self._sync()
-        leaf = self._leaf_of[entry[1]]
+        leaf = self._leaf_of[self._pending[entry[1]].tenant]
         q = self._by_leaf[leaf]
         head = q[0] == entry
         q.remove(entry)

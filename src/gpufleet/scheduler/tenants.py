@@ -54,7 +54,6 @@ def sovereign(core: Scheduler, job: Job) -> tuple[Job, str | None]:
         )
     if sites != job.sites:
         job = replace(job, sites=sites)
-    core._leaf[job.id] = leaf
     return job, None
 
 
@@ -87,7 +86,7 @@ def quota_gate(core: Scheduler, job: Job, shape: _Shape, now: float) -> tuple[in
     q = core.quota
     if q is None:
         return shape.clusters
-    leaf = core._leaf[job.id]
+    leaf = core._leaf_of[job.tenant]
     if q.free_leaf[leaf]:
         return shape.clusters
     plans = core._gate_plan[leaf]
@@ -192,7 +191,7 @@ def park(core: Scheduler, job: Job, leaf: int, why: list[tuple[int, str]]) -> No
         if not shape.queue:
             del core._active[shape.key]  # the active set holds only shapes with queued jobs
     core._parked.setdefault(leaf, SortedList()).add((key, jid))
-    unwatch(core, jid, key, job.gpus)
+    unwatch(core, leaf, jid, key, job.gpus)
     core.park_reason[jid] = why[0][1]
     nodes = core._waits_of.setdefault(leaf, set())
     for node, _ in why:
@@ -306,7 +305,7 @@ def reclaim(
     q = core.quota
     if q is None or not q.tenancy.preemption.reclaim or job.id in core._claims:
         return
-    leaf = core._leaf[job.id]
+    leaf = core._leaf_of[job.tenant]
     if not q.held_leaf[leaf] or core._reclaim_at.get(job.id) == now:
         return  # no guarantee on its line (most tenants' jobs), or tried at this instant
     core._reclaim_at[job.id] = now
@@ -656,8 +655,9 @@ def preempt(
     model = core._cluster_model[ci]
     q = core.quota
     assert q is not None
-    q.claim(core._leaf[job.id], model, job.gpus)
-    core._claim_of[job.id] = (core._leaf[job.id], model, job.gpus)
+    leaf = core._leaf_of[job.tenant]
+    q.claim(leaf, model, job.gpus)
+    core._claim_of[job.id] = (leaf, model, job.gpus)
     core._resv = None
 
 
@@ -739,7 +739,6 @@ def drop_holds_on(core: Scheduler, domain: int) -> None:
 def forget(core: Scheduler, job_id: int) -> None:
     """Drop what the tenancy side keeps about a job that has ended for good."""
     if core.quota is not None:
-        core._leaf.pop(job_id, None)
         if core._reclaim_at:
             core._reclaim_at.pop(job_id, None)
         if core._claims and core._claims.pop(job_id, None) is not None:
@@ -751,7 +750,8 @@ def forget(core: Scheduler, job_id: int) -> None:
 def merged_key(core: Scheduler, job_id: int) -> OrderKey:
     """Under fair share: a pending job's key with its tenant's current rank in front."""
     assert core._fair is not None
-    return (core._fair.ranks[core._leaf[job_id]], *core._key[job_id])
+    job = core.pending[job_id]
+    return (core._fair.ranks[core._leaf_of[job.tenant]], *core._key[job_id])
 
 
 def merged_keys(core: Scheduler, jobs: list[Job]) -> dict[int, OrderKey]:
@@ -779,7 +779,7 @@ def guaranteed_start(
     blocked = core._blocked
     if blocked is None or blocked[1] == job.id or head_holds_order(core, now):
         return False
-    mine = guaranteed_clusters(core, core._leaf[job.id], job.gpus, clusters, within)
+    mine = guaranteed_clusters(core, core._leaf_of[job.tenant], job.gpus, clusters, within)
     if not mine:
         return False
     alloc = core._place(job, mine, None)
@@ -805,7 +805,7 @@ def head_holds_order(core: Scheduler, now: float) -> bool:
     head = core.pending.get(blocked[1])
     holds = False
     if head is not None and head.id not in core._claims:
-        hl = core._leaf[head.id]
+        hl = core._leaf_of[head.tenant]
         models = models_in(core, core._job_shape[head.id])
         holds = any(q.guaranteed(hl, m, head.gpus) for m in models)
     core._head_verdict = (blocked[1], now, holds)
@@ -815,7 +815,7 @@ def head_holds_order(core: Scheduler, now: float) -> bool:
 def watch(core: Scheduler, job_id: int) -> None:
     """Keep a waiting job of a tenant with a guarantee on its line where sweeps find it."""
     assert core.quota is not None
-    leaf = core._leaf[job_id]
+    leaf = core._leaf_of[core.pending[job_id].tenant]
     if core.quota.held_leaf[leaf]:
         found = core._gq.get(leaf)
         if found is None:
@@ -829,14 +829,13 @@ def watch(core: Scheduler, job_id: int) -> None:
             core._gq_most = g
 
 
-def unwatch(core: Scheduler, job_id: int, key: OrderKey, gpus: int) -> None:
-    leaf = core._leaf.get(job_id)
-    found = core._gq.get(leaf) if leaf is not None else None
+def unwatch(core: Scheduler, leaf: int, job_id: int, key: OrderKey, gpus: int) -> None:
+    found = core._gq.get(leaf)
     if found is not None and (key, job_id) in found:
         found.remove((key, job_id))
         if not found:
-            del core._gq[leaf]  # type: ignore[arg-type]
-            assert core.quota is not None and leaf is not None
+            del core._gq[leaf]
+            assert core.quota is not None
             mask = core.quota.path_mask[leaf]
             group = core._gq_by_mask[mask]
             group.remove(leaf)
