@@ -11,15 +11,15 @@ goes first. Ranks are recomputed every period (PriorityCalcPeriod), not at every
 
 Accrual is exact without visiting running jobs: between recomputes a node accrues
 running GPUs x elapsed time, corrected at each start (minus the time before it) and end
-(plus the time it ran since the last recompute). Starts and ends are only logged when they
-happen; a recompute folds the log into numpy arrays and ranks the whole tree with array
-operations, so its cost does not grow with the jobs that ran in the period.
+(plus the time it ran since the last recompute). A start or an end adds its GPUs and its
+correction to the nodes of its line (flat lists, a few adds); a recompute reads them as
+numpy arrays and ranks the whole tree with array operations, so its cost does not grow
+with the jobs that ran in the period.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,9 +40,12 @@ class FairShare:
         self.models = m = nf - 1  # the `any` flavor is last and is not a resource of its own
         self.hist = np.zeros((n, m))  # decayed GPU-seconds per (node, model)
         self._used = np.zeros((n, m))  # running GPUs per (node, model), as of the last recompute
-        # (leaf, flavor, +-GPUs, time) per start or end, as flat doubles that numpy reads in
-        # place (converting a list of Python numbers cost more than the rest of a recompute)
-        self._log = array("d")
+        # Since the last recompute, per (node, model) at node x m + model: GPUs started less
+        # GPUs ended, and GPUs x (time of the start or end - last recompute). Added in event
+        # order, as a bincount of the events would add them.
+        self._gpus = [0.0] * (n * m)
+        self._since = [0.0] * (n * m)
+        self._rows = [tuple(x * m for x in p) for p in t.path]  # leaf -> its line's row starts
         self.last = 0.0
         self.next_at = 0.0  # the next recompute is due at this time
         self.ranks: list[int] = [0] * n
@@ -55,29 +58,29 @@ class FairShare:
         self._tree = _TreeIndex(t.nodes, t.path)
 
     def started(self, leaf: int, flavor: int, gpus: int, now: float) -> None:
-        self._log.extend((leaf, flavor, gpus, now))
+        self._add(leaf, flavor, float(gpus), now)
 
     def ended(self, leaf: int, flavor: int, gpus: int, now: float) -> None:
-        self._log.extend((leaf, flavor, -gpus, now))
+        self._add(leaf, flavor, float(-gpus), now)
+
+    def _add(self, leaf: int, flavor: int, g: float, now: float) -> None:
+        d = g * (now - self.last)
+        gpus, since = self._gpus, self._since
+        for row in self._rows[leaf]:
+            i = row + flavor
+            gpus[i] += g
+            since[i] += d
 
     def _fold(self) -> np.ndarray:
-        """Apply the logged starts and ends to the running GPUs; return their correction to
-        `running x period` (GPU-seconds per node and model)."""
+        """Apply the starts and ends since the last recompute to the running GPUs; return
+        their correction to `running x period` (GPU-seconds per node and model)."""
         n, m = self.hist.shape
-        corr = np.zeros(n * m)
-        if not self._log:
-            return corr.reshape(n, m)
-        log = np.frombuffer(self._log, dtype=np.float64).reshape(-1, 4)
-        self._log = array("d")
-        leaves = log[:, 0].astype(np.int64)
-        rows = self._tree.paths[leaves]  # (events, depth), -1 past the root
-        valid = rows >= 0
-        idx = (rows * m + log[:, 1].astype(np.int64)[:, None])[valid]
-        g = np.broadcast_to(log[:, 2:3], rows.shape)[valid]
-        d = np.broadcast_to(log[:, 2:3] * (log[:, 3:4] - self.last), rows.shape)[valid]
-        self._used += np.bincount(idx, weights=g, minlength=n * m).reshape(n, m)
-        corr -= np.bincount(idx, weights=d, minlength=n * m)
-        return corr.reshape(n, m)
+        self._used += np.array(self._gpus).reshape(n, m)
+        corr = np.zeros((n, m))
+        corr -= np.array(self._since).reshape(n, m)  # (zeros less: no -0.0, as before)
+        self._gpus = [0.0] * (n * m)
+        self._since = [0.0] * (n * m)
+        return corr
 
     def recompute(self, now: float, rank: bool = True, waiting: set[int] | None = None) -> bool:
         """Decay and accrue usage up to `now`; rank the leaves when `rank` (only waiting jobs
