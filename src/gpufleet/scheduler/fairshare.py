@@ -91,14 +91,11 @@ class FairShare:
         decay = math.pow(0.5, dt / self.half_life) if dt > 0 else 1.0
         corr = self._fold()
         used = self._used
-        self.hist = hist = self.hist * decay + used * dt + corr
-        if self.models:
-            self._past = (hist * self._scale).max(axis=1)
-            self._now = (used * self._scale).max(axis=1)
+        self.hist = self.hist * decay + used * dt + corr
         self.last = now
         self.next_at = now + self.period
-        if not rank:
-            return False
+        if not rank or (waiting is not None and len(waiting) < 2 and self._order):
+            return False  # (fewer than two tenants waiting keep their relative order)
         order = self._walk()
         if order == self._order:
             return False
@@ -115,6 +112,9 @@ class FairShare:
 
     def _walk(self) -> list[int]:
         """Leaves in Fair Tree order: siblings by level fair share, depth first."""
+        if self.models:  # dominant shares of decayed usage and of what runs now
+            self._past = (self.hist * self._scale).max(axis=1)
+            self._now = (self._used * self._scale).max(axis=1)
         return self._tree.order(self._past, self._now)
 
 
