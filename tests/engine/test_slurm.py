@@ -110,7 +110,10 @@ class SlurmCluster:
             except OSError:
                 gpu.touch()
                 self.gpu_devices = False
-        cpus = len(os.sched_getaffinity(0))
+        # Tests run a few jobs at once, some waiting on a flag file: declare at least 4 CPUs
+        # (config_overrides lets slurmd take the declared count), or on one core (taskset,
+        # a 1-CPU machine) a waiting job would hold the node and the next stay pending.
+        cpus = max(4, len(os.sched_getaffinity(0)))
         (r / "slurm.conf").write_text(
             f"""\
 ClusterName=gpufleet
@@ -137,6 +140,7 @@ MpiDefault=none
 ReturnToService=2
 SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0
+SlurmdParameters=config_overrides
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
