@@ -75,9 +75,10 @@ class FairShare:
         """Apply the starts and ends since the last recompute to the running GPUs; return
         their correction to `running x period` (GPU-seconds per node and model)."""
         n, m = self.hist.shape
-        self._used += np.array(self._gpus).reshape(n, m)
-        corr = np.zeros((n, m))
-        corr -= np.array(self._since).reshape(n, m)  # (zeros less: no -0.0, as before)
+        size = n * m
+        self._used += np.fromiter(self._gpus, np.float64, size).reshape(n, m)
+        corr = np.zeros((n, m))  # (zeros less the sums: no -0.0, as before)
+        corr -= np.fromiter(self._since, np.float64, size).reshape(n, m)
         self._gpus = [0.0] * (n * m)
         self._since = [0.0] * (n * m)
         return corr
