@@ -133,10 +133,6 @@ class _TreeIndex:
         self.share = np.array([x.share for x in nodes], dtype=np.float64)
         self.n = n
         depth = max((len(p) for p in path), default=0)
-        self.paths = np.full((n, max(depth, 1)), -1, dtype=np.int64)  # leaf first
-        for x in nodes:
-            p = path[x.id]
-            self.paths[x.id, : len(p)] = p
         self.leaves = np.array([x.id for x in nodes if not x.children], dtype=np.int64)
         # each leaf's line root first, padded after the leaf (a leaf is nobody's prefix)
         self.lines = np.full((len(self.leaves), max(depth, 1)), -1, dtype=np.int64)
