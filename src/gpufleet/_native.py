@@ -27,13 +27,17 @@ from pathlib import Path
 from types import ModuleType
 
 MODULES = (
+    "gpufleet.value",
     "gpufleet.fleet.state",
     "gpufleet.policy.placement",
+    "gpufleet.scheduler.events",
     "gpufleet.scheduler.core",
     "gpufleet.scheduler.fairqueue",
     "gpufleet.scheduler.fairshare",
     "gpufleet.scheduler.quota",
     "gpufleet.scheduler.tenants",
+    "gpufleet.engine.faults",
+    "gpufleet.engine.sim",
 )
 BUILD_FILE = "_native_build.json"  # module -> sha256 of the source it was compiled from
 PURE_ENV = "GPUFLEET_PURE"

@@ -8,18 +8,25 @@ of wholly free domains. `check()` re-derives everything from scratch and compare
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Final
 
 from gpufleet.errors import InvariantError
 from gpufleet.fleet.model import Fleet
+from gpufleet.value import Value
 
 
-@dataclass(frozen=True, slots=True)
-class Allocation:
+class Allocation(Value):
     """GPUs held by one job: `parts` are (domain id, GPUs) pairs inside one cluster."""
 
-    cluster: int
-    parts: tuple[tuple[int, int], ...]
+    __slots__ = ("cluster", "parts")
+    __match_args__ = ("cluster", "parts")
+
+    def __init__(self, cluster: int, parts: tuple[tuple[int, int], ...]) -> None:
+        self.cluster: Final = cluster
+        self.parts: Final = parts
+
+    def _key(self) -> tuple[int, tuple[tuple[int, int], ...]]:
+        return (self.cluster, self.parts)
 
     @property
     def gpus(self) -> int:

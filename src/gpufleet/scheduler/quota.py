@@ -44,15 +44,18 @@ class Line:
     path_bits: int  # bit n set for each node n of the path
 
 
-@dataclass(slots=True)
 class Charge:
-    """What a start charged, so the end can take exactly that back."""
+    """What a start charged, so the end can take exactly that back. `grant` indexes
+    Quota.grants, or is -1. A plain class: one is built per start (see gpufleet/value.py)."""
 
-    line: Line
-    gpus: int
-    planned_s: float
-    grant: int  # index into Quota.grants, or -1
-    borrowing: bool
+    __slots__ = ("borrowing", "gpus", "grant", "line", "planned_s")
+
+    def __init__(self, line: Line, gpus: int, planned_s: float, grant: int, borrowing: bool) -> None:
+        self.line = line
+        self.gpus = gpus
+        self.planned_s = planned_s
+        self.grant = grant
+        self.borrowing = borrowing
 
 
 class Quota:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from bisect import insort
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
@@ -454,16 +454,29 @@ def _search_victims(
     return _walk(core, job, ci, seen.order), seen.reach
 
 
-@dataclass(slots=True)
 class Reachable:
-    """What reclaim could take on one cluster as things stand (see `_search_victims`)."""
+    """What reclaim could take on one cluster as things stand (see `_search_victims`).
 
-    key: tuple[int, int]
-    reach: int  # free GPUs and what every victim would free
-    leaving: list[tuple[int, float, int, int]]  # jobs leaving for no claim, by victim order
-    over: dict[int, bool]  # borrowing leaf -> over its guarantee now
-    order: list[int] = field(default_factory=list)  # the victims, once asked for
-    freed: dict[int, int] | None = None  # GPUs they free per domain, once asked for
+    `reach`: free GPUs and what every victim would free; `leaving`: jobs leaving for no claim,
+    by victim order; `over`: borrowing leaf -> over its guarantee now; `order` and `freed`:
+    the victims and the GPUs they free per domain, once asked for.
+    """
+
+    __slots__ = ("freed", "key", "leaving", "order", "over", "reach")
+
+    def __init__(
+        self,
+        key: tuple[int, int],
+        reach: int,
+        leaving: list[tuple[int, float, int, int]],
+        over: dict[int, bool],
+    ) -> None:
+        self.key = key
+        self.reach = reach
+        self.leaving = leaving
+        self.over = over
+        self.order: list[int] = []
+        self.freed: dict[int, int] | None = None
 
 
 def _reachable(core: Scheduler, ci: int, key: tuple[int, int]) -> Reachable:
