@@ -31,6 +31,7 @@ MODULES = (
     "gpufleet.fleet.state",
     "gpufleet.policy.placement",
     "gpufleet.scheduler.events",
+    "gpufleet.scheduler.sortedseq",
     "gpufleet.scheduler.core",
     "gpufleet.scheduler.fairqueue",
     "gpufleet.scheduler.fairshare",

@@ -26,8 +26,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sortedcontainers import SortedList
-
 from gpufleet.errors import ConfigError, InvariantError
 from gpufleet.fleet.model import Fleet
 from gpufleet.fleet.state import Allocation, AllocationState
@@ -52,6 +50,7 @@ from gpufleet.scheduler.events import (
 from gpufleet.scheduler.fairqueue import FairQueue
 from gpufleet.scheduler.fairshare import FairShare
 from gpufleet.scheduler.quota import Charge, Quota
+from gpufleet.scheduler.sortedseq import SortedSeq
 from gpufleet.tenancy.model import Tenancy
 from gpufleet.workload.job import TOPOLOGIES, Job
 
@@ -76,7 +75,7 @@ class _Shape:
     topology: str
     clusters: tuple[int, ...]
     cset: int  # id of `clusters` among the distinct candidate sets
-    queue: SortedList | FairQueue = field(default_factory=SortedList)
+    queue: SortedSeq | FairQueue = field(default_factory=SortedSeq)
 
 
 # A merge entry: (order key, shape index, shape, job id, short_only). short_only entries are
@@ -174,7 +173,7 @@ class Scheduler:
         self._leaf_of: dict[str, int] = tenancy.leaf if tenancy is not None else {}
         # Jobs held back by quota or grants, per leaf, by (order key, id); why; and which
         # nodes' usage must fall before a leaf is looked at again.
-        self._parked: dict[int, SortedList] = {}
+        self._parked: dict[int, SortedSeq] = {}
         self.park_reason: dict[int, str] = {}
         # per tenant (leaf): candidate set -> what its quota gate checks
         nodes = len(tenancy.nodes) if tenancy is not None else 0
@@ -208,14 +207,14 @@ class Scheduler:
         self._over_at = -1
         # per cluster and tenant leaf: running jobs that borrowed at start, in victim order
         # (by leaf, so that reclaim walks only the lines still over their guarantees)
-        self._borrowers: list[dict[int, SortedList]] = [{} for _ in fleet.clusters]
+        self._borrowers: list[dict[int, SortedSeq]] = [{} for _ in fleet.clusters]
         self._borrowed = [0] * len(fleet.clusters)  # GPUs of `_borrowers` per cluster
         self._borrowed_by: list[dict[int, int]] = [{} for _ in fleet.clusters]  # ... per leaf
         self.preemptions: dict[int, int] = {}
         self.failures: dict[int, int] = {}
         # Waiting jobs (not parked) of tenants with a guarantee on their line, per leaf, and
         # whether usage fell on such a line since the last pass (then they are looked at).
-        self._gq: dict[int, SortedList] = {}
+        self._gq: dict[int, SortedSeq] = {}
         self._gq_by_mask: dict[int, list[int]] = {}  # `Quota.path_mask` -> leaves of `_gq`, sorted
         self._gq_gpus: dict[int, int] = {}  # GPUs asked -> how many jobs in `_gq` ask that
         self._gq_most = 0  # the largest key of `_gq_gpus` (0 when empty)
@@ -244,7 +243,7 @@ class Scheduler:
         self._job_shape: dict[int, _Shape] = {}
         # per cluster: (planned end, job id, its allocation's parts) of its running jobs, for
         # shadow times (the parts ride along: a walk then never looks a running job up)
-        self._ends: list[SortedList] = [SortedList() for _ in fleet.clusters]
+        self._ends: list[SortedSeq] = [SortedSeq() for _ in fleet.clusters]
         self._candidates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
         # (gpus, topology, models, ref model, sites) of jobs the fleet can hold
         self._fits: set[tuple[int, str, tuple[str, ...], str, tuple[str, ...]]] = set()
@@ -858,7 +857,7 @@ class Scheduler:
         """A job started on borrowed capacity of cluster `ci`: reclaim may take it back."""
         order = self._borrowers[ci].get(leaf)
         if order is None:
-            order = self._borrowers[ci][leaf] = SortedList()
+            order = self._borrowers[ci][leaf] = SortedSeq()
         order.add((job.priority, -start, -job.id, job.id))
         self._borrowed[ci] += job.gpus
         by = self._borrowed_by[ci]
@@ -980,33 +979,34 @@ class Scheduler:
         bgain: dict[int, int] = {}
         gain = 0
         bound_t, bound_j = bound
-        for planned, jid, held in self._ends[ci]:
-            if planned > bound_t or (planned == bound_t and jid >= bound_j):
-                return None
-            hit_domain = hit_block = -1
-            for d, n in held:
-                f = overlay[d] = overlay.get(d, free[d]) + n
-                gain += n
-                if whole and f >= g and hit_domain < 0:
-                    hit_domain = d
-                if blocks:
-                    b = domain_block[d]
-                    bg = bgain[b] = bgain.get(b, 0) + n
-                    if block_free[b] + bg >= g and hit_block < 0:
-                        hit_block = b
-            if hit_domain >= 0:
-                parts = [(hit_domain, g)]
-                hit_block = -1
-            elif hit_block >= 0:
-                parts = self._fill(fleet.block_domains(hit_block), overlay, g)
-            elif topo == "any" and cluster_free + gain >= g:
-                parts = self._fill(fleet.cluster_domains(ci), overlay, g)
-            else:
-                continue
-            extra = {d: overlay.get(d, free[d]) - n for d, n in parts}
-            limit = {d: max(0, x) for d, x in extra.items()}
-            plan = _Reservation(head_id, planned, ci, extra, limit, hit_domain, hit_block)
-            return (planned, jid), plan
+        for sub in self._ends[ci].sublists():  # in time order, without a generator
+            for planned, jid, held in sub:
+                if planned > bound_t or (planned == bound_t and jid >= bound_j):
+                    return None
+                hit_domain = hit_block = -1
+                for d, n in held:
+                    f = overlay[d] = overlay.get(d, free[d]) + n
+                    gain += n
+                    if whole and f >= g and hit_domain < 0:
+                        hit_domain = d
+                    if blocks:
+                        b = domain_block[d]
+                        bg = bgain[b] = bgain.get(b, 0) + n
+                        if block_free[b] + bg >= g and hit_block < 0:
+                            hit_block = b
+                if hit_domain >= 0:
+                    parts = [(hit_domain, g)]
+                    hit_block = -1
+                elif hit_block >= 0:
+                    parts = self._fill(fleet.block_domains(hit_block), overlay, g)
+                elif topo == "any" and cluster_free + gain >= g:
+                    parts = self._fill(fleet.cluster_domains(ci), overlay, g)
+                else:
+                    continue
+                extra = {d: overlay.get(d, free[d]) - n for d, n in parts}
+                limit = {d: max(0, x) for d, x in extra.items()}
+                plan = _Reservation(head_id, planned, ci, extra, limit, hit_domain, hit_block)
+                return (planned, jid), plan
         return None
 
     def _fill(

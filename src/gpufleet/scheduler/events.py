@@ -128,7 +128,9 @@ class Start(Value):
     __slots__ = ("allocation", "duration", "job_id", "timed_out")
     __match_args__ = ("job_id", "allocation", "duration", "timed_out")
 
-    def __init__(self, job_id: int, allocation: Allocation, duration: float, timed_out: bool) -> None:
+    def __init__(
+        self, job_id: int, allocation: Allocation, duration: float, timed_out: bool
+    ) -> None:
         self.job_id: Final = job_id
         self.allocation: Final = allocation
         self.duration: Final = duration

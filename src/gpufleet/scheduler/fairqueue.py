@@ -12,10 +12,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
-from sortedcontainers import SortedList
-
 from gpufleet.policy.ordering import OrderKey
 from gpufleet.scheduler.fairshare import FairShare
+from gpufleet.scheduler.sortedseq import SortedSeq
 from gpufleet.workload.job import Job
 
 _Entry = tuple[OrderKey, int]
@@ -31,8 +30,8 @@ class FairQueue:
         self._fair = fair
         self._pending = pending
         self._leaf_of = leaf_of
-        self._by_leaf: dict[int, SortedList] = {}
-        self._heads = SortedList()  # (merged key, job id, leaf) of each non-empty leaf
+        self._by_leaf: dict[int, SortedSeq] = {}
+        self._heads = SortedSeq()  # (merged key, job id, leaf) of each non-empty leaf
         self._version = fair.version
         self._n = 0
 
@@ -52,14 +51,14 @@ class FairQueue:
     def _sync(self) -> None:
         if self._version != self._fair.version:
             self._version = self._fair.version
-            self._heads = SortedList(self._merged(leaf, q[0]) for leaf, q in self._by_leaf.items())
+            self._heads = SortedSeq(self._merged(leaf, q[0]) for leaf, q in self._by_leaf.items())
 
     def add(self, entry: _Entry) -> None:
         self._sync()
         leaf = self._leaf_of[self._pending[entry[1]].tenant]
         q = self._by_leaf.get(leaf)
         if q is None:
-            q = self._by_leaf[leaf] = SortedList()
+            q = self._by_leaf[leaf] = SortedSeq()
         old = q[0] if q else None
         q.add(entry)
         if q[0] != old:
@@ -122,6 +121,6 @@ class FairQueue:
         return heapq.merge(*streams)
 
 
-def _ranked(rank: int, entries: Iterator[_Entry] | SortedList) -> Iterator[_Entry]:
+def _ranked(rank: int, entries: Iterator[_Entry] | SortedSeq) -> Iterator[_Entry]:
     for key, jid in entries:
         yield (rank, *key), jid

@@ -50,7 +50,9 @@ class Charge:
 
     __slots__ = ("borrowing", "gpus", "grant", "line", "planned_s")
 
-    def __init__(self, line: Line, gpus: int, planned_s: float, grant: int, borrowing: bool) -> None:
+    def __init__(
+        self, line: Line, gpus: int, planned_s: float, grant: int, borrowing: bool
+    ) -> None:
         self.line = line
         self.gpus = gpus
         self.planned_s = planned_s

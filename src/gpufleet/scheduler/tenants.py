@@ -14,12 +14,11 @@ from dataclasses import replace
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
-from sortedcontainers import SortedList
-
 from gpufleet.errors import InvariantError
 from gpufleet.fleet.state import Allocation
 from gpufleet.policy.ordering import OrderKey
 from gpufleet.scheduler.events import Decision, Preempt
+from gpufleet.scheduler.sortedseq import SortedSeq
 from gpufleet.tenancy.model import DATA_CLASSES
 from gpufleet.tenancy.sovereignty import allowed_sites
 from gpufleet.workload.job import Job
@@ -190,7 +189,7 @@ def park(core: Scheduler, job: Job, leaf: int, why: list[tuple[int, str]]) -> No
         shape.queue.remove((key, jid))
         if not shape.queue:
             del core._active[shape.key]  # the active set holds only shapes with queued jobs
-    core._parked.setdefault(leaf, SortedList()).add((key, jid))
+    core._parked.setdefault(leaf, SortedSeq()).add((key, jid))
     unwatch(core, leaf, jid, key, job.gpus)
     core.park_reason[jid] = why[0][1]
     nodes = core._waits_of.setdefault(leaf, set())
@@ -232,7 +231,7 @@ def unpark(core: Scheduler, now: float) -> None:
         if not parked:
             continue
         taken = 0  # GPUs already given back: later jobs must fit beside them
-        for key, jid in parked[:UNPARK_SCAN]:
+        for key, jid in parked.head(UNPARK_SCAN):
             job = core.pending[jid]
             if not has_room(core, job, leaf, taken, now):
                 break
@@ -832,7 +831,7 @@ def watch(core: Scheduler, job_id: int) -> None:
     if core.quota.held_leaf[leaf]:
         found = core._gq.get(leaf)
         if found is None:
-            found = core._gq[leaf] = SortedList()
+            found = core._gq[leaf] = SortedSeq()
             insort(core._gq_by_mask.setdefault(core.quota.path_mask[leaf], []), leaf)
         found.add((core._key[job_id], job_id))
         sizes = core._gq_gpus
