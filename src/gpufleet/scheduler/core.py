@@ -82,6 +82,7 @@ class _Shape:
 # later jobs of a shape whose head could not backfill; only jobs ending by the shadow may go.
 _Head = tuple[OrderKey, int, _Shape, int, bool]
 _NO_FIT, _HARMS = 0, 1  # why a backfill candidate did not start
+_End = tuple[float, int, tuple[tuple[int, int], ...]]  # (planned end, job id, its GPUs)
 
 
 # Plain classes, not dataclasses: one of each per start or plan, and a compiled class with
@@ -979,7 +980,9 @@ class Scheduler:
         bgain: dict[int, int] = {}
         gain = 0
         bound_t, bound_j = bound
-        for sub in self._ends[ci].sublists():  # in time order, without a generator
+        # typed, so that the compiled walk reads times and ids unboxed
+        ends: list[list[_End]] = self._ends[ci].sublists()
+        for sub in ends:  # in time order, without a generator
             for planned, jid, held in sub:
                 if planned > bound_t or (planned == bound_t and jid >= bound_j):
                     return None

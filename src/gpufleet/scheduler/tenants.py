@@ -11,7 +11,7 @@ import heapq
 from bisect import insort
 from collections.abc import Iterator
 from dataclasses import replace
-from itertools import chain, islice
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from gpufleet.errors import InvariantError
@@ -905,9 +905,8 @@ def guarantee_sweep(core: Scheduler, now: float, out: list[Decision]) -> None:
         found = core._gq.get(leaf)
         if not found:
             continue
-        # the first few, copied (starts take jobs out of `found`); islice reads the sorted
-        # list's own iterator, where a slice of it computes positions first
-        for _, jid in list(islice(found, GUARANTEE_SCAN)):
+        # the first few, copied (starts take jobs out of `found`)
+        for _, jid in found.head(GUARANTEE_SCAN):
             job = core.pending[jid]
             shape = core._job_shape[jid]
             within = [m for m in models_in(core, shape) if q.guaranteed(leaf, m, job.gpus)]
