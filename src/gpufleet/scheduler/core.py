@@ -435,6 +435,10 @@ class Scheduler:
             if self.quota is not None:
                 tenants.watch(self, job_id)  # waiting: guarantee sweeps may look for it
 
+    def pending_leaf(self, job_id: int) -> int:
+        """The tenant tree leaf of a pending job (its tenant's)."""
+        return self._leaf_of[self.pending[job_id].tenant]
+
     def _dequeue(self, job_id: int) -> None:
         """Take a job out of the pending structures (it starts or is cancelled)."""
         shape = self._job_shape.pop(job_id)
@@ -443,7 +447,7 @@ class Scheduler:
             self._unqueued.discard(job_id)
         elif job_id in self.park_reason:
             del self.park_reason[job_id]
-            leaf = self._leaf_of[self.pending[job_id].tenant]
+            leaf = self.pending_leaf(job_id)
             parked = self._parked[leaf]
             parked.remove((key, job_id))
             if not parked:
@@ -453,7 +457,7 @@ class Scheduler:
             if not shape.queue:
                 del self._active[shape.key]
             if self._gq:  # only queued jobs are watched (a parked one was unwatched then)
-                leaf = self._leaf_of[self.pending[job_id].tenant]
+                leaf = self.pending_leaf(job_id)
                 tenants.unwatch(self, leaf, job_id, key, shape.gpus)
         del self.pending[job_id]  # last: the fair queue reads the job's tenant
 

@@ -45,6 +45,9 @@ class FairQueue:
     def __bool__(self) -> bool:
         return self._n > 0
 
+    def _leaf(self, entry: _Entry) -> int:
+        return self._leaf_of[self._pending[entry[1]].tenant]
+
     def _merged(self, leaf: int, entry: _Entry) -> tuple[OrderKey, int, int]:
         return ((self._fair.ranks[leaf], *entry[0]), entry[1], leaf)
 
@@ -55,7 +58,7 @@ class FairQueue:
 
     def add(self, entry: _Entry) -> None:
         self._sync()
-        leaf = self._leaf_of[self._pending[entry[1]].tenant]
+        leaf = self._leaf(entry)
         q = self._by_leaf.get(leaf)
         if q is None:
             q = self._by_leaf[leaf] = SortedSeq()
@@ -69,7 +72,7 @@ class FairQueue:
 
     def remove(self, entry: _Entry) -> None:
         self._sync()
-        leaf = self._leaf_of[self._pending[entry[1]].tenant]
+        leaf = self._leaf(entry)
         q = self._by_leaf[leaf]
         head = q[0] == entry
         q.remove(entry)

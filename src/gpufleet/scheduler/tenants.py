@@ -827,7 +827,7 @@ def head_holds_order(core: Scheduler, now: float) -> bool:
 def watch(core: Scheduler, job_id: int) -> None:
     """Keep a waiting job of a tenant with a guarantee on its line where sweeps find it."""
     assert core.quota is not None
-    leaf = core._leaf_of[core.pending[job_id].tenant]
+    leaf = core.pending_leaf(job_id)
     if core.quota.held_leaf[leaf]:
         found = core._gq.get(leaf)
         if found is None:

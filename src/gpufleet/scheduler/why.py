@@ -73,7 +73,7 @@ def _ahead(core: Scheduler, job_id: int) -> int:
     """Waiting jobs (queued, not held by quota) ahead of `job_id` in the policy's order."""
     key = core._key[job_id]
     if core._fair is not None:
-        key = (core._fair.ranks[core._leaf_of[core.pending[job_id].tenant]], *key)
+        key = (core._fair.ranks[core.pending_leaf(job_id)], *key)
     n = 0
     for shape in core._active.values():
         q = shape.queue
